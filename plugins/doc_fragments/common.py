@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # The options of COMMON_ARGUMENT_SPEC in plugins/module_utils/_module.py, shared by every module.
+    DOCUMENTATION = r'''
+options:
+  api_token:
+    description:
+      - 'Cloudflare API token, sent as C(Authorization: Bearer).'
+      - The token needs the C(Magic Firewall Packet Captures - Write PCAPs API) permission to create, stop or
+        change captures and buckets, or the C(Read PCAPs API) permission to read them.
+      - If not set, the environment variable E(CLOUDFLARE_API_TOKEN) is used.
+      - Use either O(api_token), or O(api_email) with O(api_key); not both.
+    type: str
+  api_email:
+    description:
+      - E-mail address of the Cloudflare user, sent as C(X-Auth-Email) with O(api_key) (legacy global API key
+        authentication).
+      - If not set, the environment variable E(CLOUDFLARE_EMAIL) is used.
+    type: str
+  api_key:
+    description:
+      - Global API key of the Cloudflare user, sent as C(X-Auth-Key). Requires O(api_email).
+      - Prefer a scoped O(api_token).
+      - If not set, the environment variable E(CLOUDFLARE_API_KEY) is used.
+    type: str
+  account_id:
+    description:
+      - Identifier of the Cloudflare account (32 hexadecimal characters).
+      - If not set, the environment variable E(CLOUDFLARE_ACCOUNT_ID) is used.
+      - Checked before any request is sent.
+    type: str
+    required: true
+  base_url:
+    description:
+      - Base URL of the Cloudflare API v4.
+      - If not set, the environment variable E(CLOUDFLARE_BASE_URL) is used, then the default.
+      - Change it only to reach a proxy or a test stand-in of the API.
+    type: str
+    default: https://api.cloudflare.com/client/v4
+  validate_certs:
+    description:
+      - Whether to verify the TLS certificate of O(base_url).
+      - Turning it off sends your credentials to whoever answers; the module warns when it is off.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Seconds to wait for Cloudflare to accept the connection and to send each part of an answer.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times a request that is safe to repeat (reading, stopping, deleting) is retried after a
+        connection error, a timeout, HTTP 429 or HTTP 500, 502, 503 or 504.
+      - Waits between attempts grow exponentially with random jitter and respect C(Retry-After) (at most 60
+        seconds). Each retry is reported as a warning.
+      - Requests that create something are never retried blindly.
+      - V(0) disables retries.
+    type: int
+    default: 3
+requirements:
+  - requests (Python library, on the host that runs the module)
+notes:
+  - The module talks to the Cloudflare API from the host it runs on, usually C(localhost) or the AWX
+    execution environment; it does not touch the managed hosts.
+'''

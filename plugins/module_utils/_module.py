@@ -1,0 +1,107 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The base of every cloudflare.pcap module: common options, credential checks, the client, error reporting.
+Private to cloudflare.pcap; the interface may change in any release."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import importlib.util
+import re
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
+    DEFAULT_BASE_URL,
+    REQUESTS_IMPORT_ERROR,
+    CloudflareAPIError,
+    CloudflareClient,
+    is_cloudflare_id,
+)
+
+# Declared once for every module; documented in plugins/doc_fragments/common.py (kept in sync by sanity tests).
+COMMON_ARGUMENT_SPEC = dict(
+    api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_TOKEN'])),
+    api_email=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_EMAIL'])),
+    api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_KEY'])),
+    account_id=dict(type='str', required=True, fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
+    base_url=dict(type='str', default=DEFAULT_BASE_URL, fallback=(env_fallback, ['CLOUDFLARE_BASE_URL'])),
+    validate_certs=dict(type='bool', default=True),
+    timeout=dict(type='int', default=30),
+    retries=dict(type='int', default=3),
+)
+
+_URL = re.compile(r'^https?://[^/\s?#]+(/[^\s?#]*)?$')
+
+
+class PcapModule(AnsibleModule):
+    """AnsibleModule with the connection options, validated before anything is sent, and one way to fail."""
+
+    def __init__(self, argument_spec, requires_jsonschema=False, **kwargs):
+        spec = dict(COMMON_ARGUMENT_SPEC)
+        spec.update(argument_spec)
+        super(PcapModule, self).__init__(argument_spec=spec, **kwargs)
+        if REQUESTS_IMPORT_ERROR:
+            self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
+        # Looked up, not imported: the import is deferred to the one place that validates a body.
+        if requires_jsonschema and importlib.util.find_spec('jsonschema') is None:
+            self.fail_json(msg=missing_required_lib('jsonschema'))
+        self._check_connection_options()
+        self._client = None
+
+    def _check_connection_options(self):
+        params = self.params
+        if params['api_token'] and (params['api_key'] or params['api_email']):
+            self.fail_json(msg='api_token: use either api_token (CLOUDFLARE_API_TOKEN) or api_email with api_key '
+                               '(CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY), not both; unset the one you do not mean')
+        if not params['api_token']:
+            if not (params['api_email'] or params['api_key']):
+                self.fail_json(msg='api_token: no Cloudflare credentials; set api_token (or CLOUDFLARE_API_TOKEN), '
+                                   'or api_email and api_key (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)')
+            missing = 'api_key' if params['api_email'] else 'api_email'
+            if not (params['api_email'] and params['api_key']):
+                self.fail_json(msg='%s: api_email and api_key go together (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY); '
+                                   '%s is missing' % (missing, missing))
+        if not is_cloudflare_id(params['account_id']):
+            self.fail_json(msg='account_id: must be 32 hexadecimal characters (the id in the Cloudflare dashboard '
+                               'URL), got %d characters' % len(params['account_id']))
+        if not _URL.match(params['base_url']):
+            self.fail_json(msg='base_url: must be an http:// or https:// URL such as %s' % DEFAULT_BASE_URL)
+        if params['timeout'] <= 0:
+            self.fail_json(msg='timeout: must be a positive number of seconds, got %d' % params['timeout'])
+        if params['retries'] < 0:
+            self.fail_json(msg='retries: must be 0 or more, got %d' % params['retries'])
+        if not params['validate_certs']:
+            self.warn('validate_certs=false: TLS certificates of %s are not checked; anyone on the path can read '
+                      'your API credentials. Use it only against a trusted test endpoint.' % params['base_url'])
+
+    @property
+    def client(self):
+        if self._client is None:
+            params = self.params
+            self._client = CloudflareClient(
+                account_id=params['account_id'],
+                base_url=params['base_url'],
+                api_token=params['api_token'],
+                api_email=params['api_email'],
+                api_key=params['api_key'],
+                timeout=params['timeout'],
+                validate_certs=params['validate_certs'],
+                retries=params['retries'],
+                on_retry=self._warn_retry,
+            )
+        return self._client
+
+    def _warn_retry(self, method, path, cause, remaining):
+        self.warn('%s %s got %s; retrying (%d %s left)' % (
+            method, path, cause, remaining, 'retry' if remaining == 1 else 'retries'))
+
+    def fail_api(self, error, **result):
+        """Fail with the API error's one-line message and its status and Cloudflare codes as data."""
+        if not isinstance(error, CloudflareAPIError):
+            raise TypeError('fail_api expects a CloudflareAPIError')
+        result.update(error.as_result())
+        self.fail_json(msg=error.message, **result)

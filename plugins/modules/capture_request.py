@@ -1,0 +1,276 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: capture_request
+short_description: Request a Cloudflare Magic Transit packet capture
+version_added: 0.1.0
+description:
+  - Creates a packet capture (PCAP) request with Cloudflare's PCAP API
+    (C(POST /accounts/{account_id}/pcaps)) and returns its id and status.
+  - The options are the fields of the request body, with the same names.
+  - Every option is checked against Cloudflare's rules for the capture O(type) and against Cloudflare's request
+    schema before anything is sent; a broken rule fails the task with a message naming the option, and no request
+    is made.
+  - A C(simple) capture collects sampled packets for up to 300 seconds and can be downloaded afterwards. A C(full)
+    capture collects every packet in one data center for up to 24 hours and writes it to a bucket of yours
+    (O(destination_conf)).
+  - Cloudflare accepts one C(simple) capture per minute and one pending or running C(full) capture per account.
+author:
+  - cloudflare.pcap maintainers
+extends_documentation_fragment:
+  - cloudflare.pcap.common
+  - cloudflare.pcap.attributes
+  - cloudflare.pcap.attributes.actiongroup_all
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Validates everything and returns the O(request) body that would be sent, without sending it.
+  diff_mode:
+    support: none
+options:
+  type:
+    description:
+      - The type of capture. V(simple) captures sampled packets; V(full) captures entire payloads and
+        non-sampled packets into a bucket.
+    type: str
+    choices: [simple, full]
+    default: simple
+  system:
+    description:
+      - The system that collects the packets.
+    type: str
+    choices: [magic-transit]
+    default: magic-transit
+  time_limit:
+    description:
+      - How long the capture runs, in seconds.
+      - V(1) to V(300) for a C(simple) capture, V(1) to V(86400) for a C(full) capture.
+    type: int
+    required: true
+  packet_limit:
+    description:
+      - The maximum number of packets to capture, V(1) to V(10000).
+      - Required when O(type=simple), optional when O(type=full).
+    type: int
+  byte_limit:
+    description:
+      - The maximum number of bytes to capture, V(1) to V(1000000000).
+      - Only for O(type=full).
+    type: int
+  colo_name:
+    description:
+      - The data center to capture in, either one colo (V(ord02)) or a multi-colo name (V(ORD)).
+      - Required when O(type=full), rejected otherwise.
+    type: str
+  destination_conf:
+    description:
+      - The full URI of the bucket the capture is written to, for example V(s3://pcaps-bucket?region=us-east-1).
+      - Required when O(type=full), rejected otherwise. The bucket must be registered and validated with
+        Cloudflare first.
+      - Treated as a secret (R2 and S3 URIs can carry access keys); results show only its scheme and bucket.
+    type: str
+  filter_v1:
+    description:
+      - Which packets to capture. Without it, every packet is captured.
+    type: dict
+    suboptions:
+      source_address:
+        description: Source IPv4 or IPv6 address of the packets.
+        type: str
+      destination_address:
+        description: Destination IPv4 or IPv6 address of the packets.
+        type: str
+      source_port:
+        description: Source port of the packets, V(0) to V(65535).
+        type: int
+      destination_port:
+        description: Destination port of the packets, V(0) to V(65535).
+        type: int
+      protocol:
+        description: IP protocol number of the packets, V(0) to V(255), for example V(6) for TCP, V(17) for UDP.
+        type: int
+  offset_time:
+    description:
+      - An RFC 3339 timestamp (V(2026-01-31T08:00:00Z)) from which to look backwards for packets, within the
+        last 24 hours and not in the future.
+      - Only for O(type=simple). Without it, the capture starts at the time of the request.
+    type: str
+notes:
+  - Creating a capture is not idempotent; every run that is not in check mode requests a new capture.
+    The request is never retried blindly, because a retry could create a second capture.
+seealso:
+  - name: Cloudflare packet captures
+    description: Cloudflare's guide to packet captures for Magic Transit and Magic WAN.
+    link: https://developers.cloudflare.com/magic-firewall/how-to/collect-pcaps/
+'''
+
+EXAMPLES = r'''
+- name: Capture 60 seconds of HTTPS traffic to one address (sampled)
+  cloudflare.pcap.capture_request:
+    api_token: "{{ cloudflare_api_token }}"
+    account_id: "{{ cloudflare_account_id }}"
+    time_limit: 60
+    packet_limit: 5000
+    filter_v1:
+      destination_address: 203.0.113.10
+      destination_port: 443
+      protocol: 6
+  register: capture
+
+- name: Show the capture id and status
+  ansible.builtin.debug:
+    msg: "Capture {{ capture.id }} is {{ capture.status }}"
+
+- name: Look back 10 minutes, credentials from CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID
+  cloudflare.pcap.capture_request:
+    time_limit: 30
+    packet_limit: 1000
+    offset_time: "{{ '%Y-%m-%dT%H:%M:%SZ' | strftime(now(utc=true).timestamp() - 600, utc=true) }}"
+
+- name: Full capture in one data center, written to a validated bucket
+  cloudflare.pcap.capture_request:
+    type: full
+    colo_name: ord02
+    destination_conf: "{{ pcap_bucket_uri }}"
+    time_limit: 3600
+    byte_limit: 500000000
+    filter_v1:
+      source_address: 198.51.100.7
+
+- name: Validate parameters only (check mode sends nothing)
+  cloudflare.pcap.capture_request:
+    time_limit: 300
+    packet_limit: 10000
+  check_mode: true
+  register: planned
+'''
+
+RETURN = r'''
+id:
+  description: The id of the new capture.
+  returned: success, except in check mode
+  type: str
+  sample: 66802ca5668e47a2b82c2e6746e45037
+status:
+  description:
+    - The status of the capture as Cloudflare reported it, usually V(pending) right after the request.
+    - One of V(unknown), V(pending), V(running), V(conversion_pending), V(conversion_running), V(success),
+      V(complete) or V(failed).
+  returned: success, except in check mode
+  type: str
+  sample: pending
+pcap:
+  description:
+    - The capture as Cloudflare returned it, with O(destination_conf) masked.
+  returned: success, except in check mode
+  type: dict
+  sample:
+    id: 66802ca5668e47a2b82c2e6746e45037
+    status: pending
+    submitted: '2026-11-27T08:00:00Z'
+    type: simple
+    system: magic-transit
+    time_limit: 60
+    packet_limit: 5000
+    filter_v1:
+      destination_address: 203.0.113.10
+      destination_port: 443
+      protocol: 6
+request:
+  description:
+    - The request body that was sent, or that would be sent in check mode, with O(destination_conf) masked.
+  returned: always
+  type: dict
+  sample:
+    type: simple
+    system: magic-transit
+    time_limit: 60
+    packet_limit: 5000
+    filter_v1:
+      destination_address: 203.0.113.10
+      destination_port: 443
+      protocol: 6
+status_code:
+  description: The HTTP status of Cloudflare's answer when the request failed.
+  returned: failure, when Cloudflare answered
+  type: int
+  sample: 429
+error_codes:
+  description: Cloudflare's error codes when the request failed.
+  returned: failure, when Cloudflare's answer listed errors
+  type: list
+  elements: int
+  sample: [10000]
+errors:
+  description: Cloudflare's error list (code and message) when the request failed.
+  returned: failure, when Cloudflare's answer listed errors
+  type: list
+  elements: dict
+  sample:
+    - code: 10000
+      message: Authentication error
+retry_after:
+  description: Seconds Cloudflare asked to wait before the next attempt (C(Retry-After)), when it said so.
+  returned: failure, when Cloudflare sent Retry-After
+  type: int
+  sample: 42
+'''
+
+from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
+    PcapValidationError,
+    build_capture_request,
+    create_capture,
+    masked,
+)
+
+FILTER_OPTIONS = dict(
+    source_address=dict(type='str'),
+    destination_address=dict(type='str'),
+    source_port=dict(type='int'),
+    destination_port=dict(type='int'),
+    protocol=dict(type='int'),
+)
+
+ARGUMENT_SPEC = dict(
+    type=dict(type='str', choices=['simple', 'full'], default='simple'),
+    system=dict(type='str', choices=['magic-transit'], default='magic-transit'),
+    time_limit=dict(type='int', required=True),
+    packet_limit=dict(type='int'),
+    byte_limit=dict(type='int'),
+    colo_name=dict(type='str'),
+    destination_conf=dict(type='str', no_log=True),
+    filter_v1=dict(type='dict', options=FILTER_OPTIONS),
+    offset_time=dict(type='str'),
+)
+
+
+def main():
+    module = PcapModule(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+    try:
+        body = build_capture_request(module.params)
+    except PcapValidationError as exc:
+        module.fail_json(msg=str(exc))
+
+    request = masked(body)
+    if module.check_mode:
+        module.exit_json(changed=True, request=request)
+
+    try:
+        capture = create_capture(module.client, body)
+    except CloudflareAPIError as exc:
+        module.fail_api(exc, changed=False, request=request)
+    module.exit_json(changed=True, request=request, id=capture['id'], status=capture.get('status'), pcap=masked(capture))
+
+
+if __name__ == '__main__':
+    main()
