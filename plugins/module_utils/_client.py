@@ -14,11 +14,6 @@ import re
 import sys
 import traceback
 
-try:
-    from urllib.parse import quote
-except ImportError:  # pragma: no cover - Python 2 is not supported, this only keeps the import sanity test quiet
-    quote = None
-
 REQUESTS_IMPORT_ERROR = None
 try:
     import requests
@@ -43,6 +38,7 @@ RETRY_AFTER_CAP = 60.0
 
 MASK = '********'
 _ID_PATTERN = re.compile(r'^[0-9a-fA-F]{32}$')
+_ROUTE_WORD = re.compile(r'^[a-z]+$')
 _HTML_TITLE = re.compile(r'<title[^>]*>(.*?)</title>', re.IGNORECASE | re.DOTALL)
 
 
@@ -73,7 +69,7 @@ class CloudflareAPIError(Exception):
     def message(self):
         details = []
         if self.status is not None:
-            details.append('HTTP %s %s' % (self.status, self.reason or '').rstrip())
+            details.append(('HTTP %s %s' % (self.status, self.reason or '')).rstrip())
         for error in self.errors:
             code = ' %s' % error['code'] if error.get('code') is not None else ''
             details.append('Cloudflare error%s: %s' % (code, error.get('message') or 'no message'))
@@ -169,8 +165,14 @@ class CloudflareClient:
         self.session.mount('http://', adapter)
 
     def account_path(self, *segments):
-        """/accounts/{account_id}/seg/... with every segment escaped, so no value can change the path."""
-        return '/accounts/' + '/'.join(quote(str(segment), safe='') for segment in (self.account_id,) + segments)
+        """/accounts/{account_id}/seg/..., where each segment is a route word or a Cloudflare id.
+
+        Anything else is refused, so no value can steer a request to another path.
+        """
+        for segment in segments:
+            if not (_ROUTE_WORD.match(segment) or is_cloudflare_id(segment)):
+                raise ValueError('refusing to put %r into a URL path: not a Cloudflare id' % (segment,))
+        return '/accounts/' + '/'.join((self.account_id,) + segments)
 
     def mask(self, text):
         """Remove every credential the client knows of from a text before it is shown to anyone."""
@@ -207,7 +209,7 @@ class CloudflareClient:
                      'only for a trusted test endpoint' % (self.base_url, _describe(cause))
         elif never_sent:
             detail = 'cannot connect to %s (%s)' % (self.base_url, _describe(cause))
-        elif isinstance(exc, requests.exceptions.Timeout):
+        elif isinstance(exc, requests.exceptions.Timeout) or isinstance(cause, ReadTimeoutError):
             detail = 'no answer from %s within %s s (timeout)' % (self.base_url, self.timeout)
         else:
             detail = 'connection to %s failed (%s)' % (self.base_url, _describe(cause))

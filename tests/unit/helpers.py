@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Helpers for unit tests: a scriptable HTTP server on loopback, and a way to run a module in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import struct
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from unittest import mock
+
+import pytest
+
+from ansible.module_utils import basic
+
+ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
+CAPTURE_ID = '66802ca5668e47a2b82c2e6746e45037'
+TOKEN = 'unit-test-token-0123456789abcdef0123456789'
+
+
+def envelope(result=None, success=True, errors=None):
+    return {'success': success, 'errors': errors or [], 'messages': [], 'result': result}
+
+
+class Reply:
+    """One scripted answer. kind: json (default), raw (body bytes as given), reset (abort the connection), slow."""
+
+    def __init__(self, status=200, body=None, headers=None, kind='json', delay=0.0):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+        self.kind = kind
+        self.delay = delay
+
+
+class StubAPI:
+    """Answers requests in the order scripted; records every request it received."""
+
+    def __init__(self):
+        self.replies = []
+        self.requests = []
+        self.lock = threading.Lock()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = 'HTTP/1.1'
+
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def _handle(self):
+                length = int(self.headers.get('Content-Length') or 0)
+                raw = self.rfile.read(length) if length else b''
+                with stub.lock:
+                    stub.requests.append({
+                        'method': self.command, 'path': self.path, 'headers': dict(self.headers),
+                        'body': json.loads(raw) if raw else None,
+                    })
+                    reply = stub.replies.pop(0) if stub.replies else Reply(500, envelope(None, False, [
+                        {'code': 9999, 'message': 'stub has no scripted reply'}]))
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.kind == 'reset':
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
+                    self.connection.close()
+                    self.close_connection = True
+                    return
+                if reply.kind == 'raw':
+                    data = reply.body if isinstance(reply.body, bytes) else str(reply.body).encode()
+                    content_type = reply.headers.get('Content-Type', 'text/html')
+                elif reply.status == 204:
+                    data, content_type = b'', None
+                else:
+                    data, content_type = json.dumps(reply.body).encode(), 'application/json'
+                self.send_response(reply.status)
+                if content_type:
+                    self.send_header('Content-Type', content_type)
+                for name, value in reply.headers.items():
+                    if name != 'Content-Type':
+                        self.send_header(name, value)
+                self.send_header('Content-Length', str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.server = ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
+
+    @property
+    def base_url(self):
+        return 'http://127.0.0.1:%d/client/v4' % self.server.server_address[1]
+
+    def add(self, *replies):
+        self.replies.extend(replies)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextlib.contextmanager
+def module_args(args):
+    """Hand `args` to AnsibleModule, on every supported ansible-core version."""
+    try:
+        from ansible.module_utils.testing import patch_module_args  # ansible-core 2.19+
+    except ImportError:
+        patch_module_args = None
+    if patch_module_args is not None:
+        with patch_module_args(args):
+            yield
+        return
+    with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
+        yield
+
+
+def run_module(main, args, capsys):
+    """Run a module's main() in-process; return (failed, result) from the JSON it prints."""
+    with module_args(args):
+        with pytest.raises(SystemExit) as exited:
+            main()
+    result = json.loads(capsys.readouterr().out)
+    return exited.value.code != 0, result

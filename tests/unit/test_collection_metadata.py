@@ -1,0 +1,31 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Collection metadata that must follow the plugins: the action group and the doc fragment memberships."""
+
+from __future__ import annotations
+
+import os
+
+import yaml
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+MODULES_DIR = os.path.join(ROOT, 'plugins', 'modules')
+
+
+def modules():
+    return sorted(name[:-3] for name in os.listdir(MODULES_DIR) if name.endswith('.py') and not name.startswith('_'))
+
+
+def test_action_group_all_lists_every_module():
+    with open(os.path.join(ROOT, 'meta', 'runtime.yml'), encoding='utf-8') as runtime:
+        group = yaml.safe_load(runtime)['action_groups']['all']
+    assert sorted(group) == modules()
+
+
+def test_every_module_documents_its_action_group_membership():
+    for name in modules():
+        with open(os.path.join(MODULES_DIR, name + '.py'), encoding='utf-8') as source:
+            text = source.read()
+        assert 'cloudflare.pcap.attributes.actiongroup_all' in text, name
