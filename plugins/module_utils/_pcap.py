@@ -15,6 +15,7 @@ import re
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import MASK, CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import CAPTURE_REQUEST_SCHEMA
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter
 
 # Bounds from Cloudflare's contract (docs/openapi/pcaps.openapi.json), per capture type.
 SIMPLE_TIME_LIMIT = (1, 300)
@@ -203,5 +204,68 @@ def get_capture(client, capture_id):
     return _expect_capture(client.request('GET', client.account_path('pcaps', capture_id), operation), operation)
 
 
-def list_captures(client):
-    return client.request('GET', client.account_path('pcaps'), 'List packet captures') or []
+def list_captures(client, operation='List packet captures'):
+    result = client.request('GET', client.account_path('pcaps'), operation)
+    if result is None:
+        return []
+    if not isinstance(result, list):
+        raise CloudflareAPIError(operation, 'Cloudflare answered success without a list of captures')
+    return [capture for capture in result if isinstance(capture, dict)]
+
+
+def same_parameters(capture, body):
+    """Whether an existing capture was requested with exactly this body (what Cloudflare echoes back)."""
+    for field, wanted in body.items():
+        have = capture.get(field)
+        if field == 'filter_v1':
+            have = dict((key, value) for key, value in (have or {}).items() if value is not None)
+        if have != wanted:
+            return False
+    return True
+
+
+def request_capture(client, body, force=False):
+    """Create a capture once. Returns (capture, outcome), outcome being 'created', 'reused' or 'adopted'.
+
+    Creating is not idempotent, so: an identical capture that is still pending or running is reused (unless
+    `force`), the POST is never retried, and when its outcome is unknown (timeout, reset, 5xx after sending) the
+    account's captures are listed to adopt the one this request created, if any.
+    """
+    # Named after what the user asked for: a failure here is a failure to create.
+    existing = list_captures(client, 'Create packet capture')
+    if not force:
+        for capture in existing:
+            if capture.get('status') in ACTIVE_STATUSES and same_parameters(capture, body):
+                return capture, 'reused'
+    known_ids = set(capture.get('id') for capture in existing)
+    try:
+        return create_capture(client, body), 'created'
+    except CloudflareAPIError as error:
+        if not error.outcome_unknown:
+            raise
+        unknown = error
+    try:
+        after = list_captures(client, 'Create packet capture')
+    except CloudflareAPIError as error:
+        unknown.detail = '%s; checking whether the capture was created failed too (%s), so it may exist: look with ' \
+            'capture_info before running the task again' % (unknown.detail or 'no usable answer', error.message)
+        raise unknown
+    for capture in after:
+        if capture.get('id') not in known_ids and same_parameters(capture, body):
+            return capture, 'adopted'
+    unknown.detail = '%s; Cloudflare lists no new capture with these parameters (checked afterwards)' % (
+        unknown.detail or 'no usable answer')
+    unknown.outcome_unknown = False
+    raise unknown
+
+
+def wait_for_capture(client, capture, timeout):
+    """Poll a capture until it reaches a terminal status. Returns (capture, elapsed); raises WaitTimeout."""
+    waiter = Waiter(timeout)
+    return waiter.wait(lambda: get_capture(client, capture['id']), lambda current: current.get('status') in TERMINAL_STATUSES,
+                       first=capture)
+
+
+def failure_message(capture):
+    return 'Packet capture %s failed: %s' % (
+        capture.get('id'), capture.get('error_message') or 'Cloudflare gave no error_message')

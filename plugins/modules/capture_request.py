@@ -103,9 +103,35 @@ options:
         last 24 hours and not in the future.
       - Only for O(type=simple). Without it, the capture starts at the time of the request.
     type: str
+  force:
+    description:
+      - Request a new capture even when a pending or running capture with exactly these parameters exists.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until the capture reaches a final status (V(success), V(complete) or V(failed)) before returning.
+      - The task fails when the capture fails, with Cloudflare's C(error_message).
+      - Polls start every second and slow down to one every 5 seconds (at most 12 requests a minute).
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait when O(wait=true). When they pass, the task fails and returns the last state of
+        the capture it saw; the capture itself goes on.
+      - A capture takes its O(time_limit) plus Cloudflare's conversion time.
+    type: int
+    default: 600
 notes:
-  - Creating a capture is not idempotent; every run that is not in check mode requests a new capture.
-    The request is never retried blindly, because a retry could create a second capture.
+  - Creating a capture has no natural key. Before creating one, the module lists the account's captures and, if
+    one with exactly the same parameters is still V(pending) or V(running), returns it with C(changed=false)
+    instead of starting a second one; O(force=true) skips this. Re-running a play or an AWX job therefore does not
+    duplicate a capture that is still in progress.
+  - The create request is never retried. When its answer is lost (timeout, connection reset, HTTP 5xx), the module
+    lists the captures again and adopts the one the request created, if any; otherwise it fails and says that
+    Cloudflare lists no such capture.
+  - In check mode nothing at all is sent, so the module cannot tell whether a capture would be reused and reports
+    C(changed=true).
 seealso:
   - name: Cloudflare packet captures
     description: Cloudflare's guide to packet captures for Magic Transit and Magic WAN.
@@ -145,6 +171,16 @@ EXAMPLES = r'''
     filter_v1:
       source_address: 198.51.100.7
 
+- name: Capture, and wait until the capture is ready for download
+  cloudflare.pcap.capture_request:
+    time_limit: 120
+    packet_limit: 10000
+    filter_v1:
+      source_address: 198.51.100.7
+    wait: true
+    wait_timeout: 600
+  register: finished
+
 - name: Validate parameters only (check mode sends nothing)
   cloudflare.pcap.capture_request:
     time_limit: 300
@@ -155,13 +191,14 @@ EXAMPLES = r'''
 
 RETURN = r'''
 id:
-  description: The id of the new capture.
+  description: The id of the capture (new, or the identical one still in progress that was reused).
   returned: success, except in check mode
   type: str
   sample: 66802ca5668e47a2b82c2e6746e45037
 status:
   description:
-    - The status of the capture as Cloudflare reported it, usually V(pending) right after the request.
+    - The status of the capture as Cloudflare last reported it, usually V(pending) right after the request, and a
+      final status with O(wait=true).
     - One of V(unknown), V(pending), V(running), V(conversion_pending), V(conversion_running), V(success),
       V(complete) or V(failed).
   returned: success, except in check mode
@@ -184,6 +221,11 @@ pcap:
       destination_address: 203.0.113.10
       destination_port: 443
       protocol: 6
+elapsed:
+  description: Seconds spent waiting for the capture to finish.
+  returned: success, when O(wait=true)
+  type: float
+  sample: 71.3
 request:
   description:
     - The request body that was sent, or that would be sent in check mode, with O(destination_conf) masked.
@@ -227,11 +269,15 @@ retry_after:
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
+    FAILED_STATUSES,
     PcapValidationError,
     build_capture_request,
-    create_capture,
+    failure_message,
     masked,
+    request_capture,
+    wait_for_capture,
 )
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
 
 FILTER_OPTIONS = dict(
     source_address=dict(type='str'),
@@ -251,6 +297,9 @@ ARGUMENT_SPEC = dict(
     destination_conf=dict(type='str', no_log=True),
     filter_v1=dict(type='dict', options=FILTER_OPTIONS),
     offset_time=dict(type='str'),
+    force=dict(type='bool', default=False),
+    wait=dict(type='bool', default=False),
+    wait_timeout=dict(type='int', default=600),
 )
 
 
@@ -260,16 +309,36 @@ def main():
         body = build_capture_request(module.params)
     except PcapValidationError as exc:
         module.fail_json(msg=str(exc))
+    if module.params['wait_timeout'] < 0:
+        module.fail_json(msg='wait_timeout: must be 0 or more seconds, got %d' % module.params['wait_timeout'])
 
     request = masked(body)
     if module.check_mode:
         module.exit_json(changed=True, request=request)
 
     try:
-        capture = create_capture(module.client, body)
+        capture, outcome = request_capture(module.client, body, force=module.params['force'])
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False, request=request)
-    module.exit_json(changed=True, request=request, id=capture['id'], status=capture.get('status'), pcap=masked(capture))
+    if outcome == 'adopted':
+        module.warn('The answer to the create request was lost; capture %s, which that request created, is used.'
+                    % capture['id'])
+    result = dict(changed=outcome != 'reused', request=request, id=capture['id'])
+
+    if module.params['wait']:
+        try:
+            capture, elapsed = wait_for_capture(module.client, capture, module.params['wait_timeout'])
+        except WaitTimeout as exc:
+            module.fail_json(msg='Packet capture %s is still %s after waiting %d s (wait_timeout); it goes on, '
+                                 'look again with capture_info' % (capture['id'], exc.last.get('status'), exc.elapsed),
+                             status=exc.last.get('status'), pcap=masked(exc.last), elapsed=round(exc.elapsed, 1), **result)
+        except CloudflareAPIError as exc:
+            module.fail_api(exc, status=capture.get('status'), pcap=masked(capture), **result)
+        result['elapsed'] = round(elapsed, 1)
+    result.update(status=capture.get('status'), pcap=masked(capture))
+    if capture.get('status') in FAILED_STATUSES:
+        module.fail_json(msg=failure_message(capture), **result)
+    module.exit_json(**result)
 
 
 if __name__ == '__main__':

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
@@ -16,15 +18,33 @@ BUCKET = 'r2://pcaps?account-id=0123&access-key-id=AKIAEXAMPLE&secret-access-key
 DOCUMENTED = yaml.safe_load(capture_request.RETURN)
 
 
-def created(**fields):
+OTHER_ID = 'ffffffffffffffffffffffffffffffff'
+
+
+def capture_record(**fields):
     capture = {'id': CAPTURE_ID, 'status': 'pending', 'submitted': '2026-11-27T08:00:00Z', 'type': 'simple',
                'system': 'magic-transit', 'time_limit': 60, 'packet_limit': 100}
     capture.update(fields)
-    return Reply(200, envelope(capture))
+    return capture
+
+
+def created(**fields):
+    return Reply(200, envelope(capture_record(**fields)))
+
+
+def listed(*captures):
+    return Reply(200, envelope(list(captures)))
+
+
+@pytest.fixture(autouse=True)
+def fast_polls(monkeypatch):
+    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+    monkeypatch.setattr(_waiter, 'FIRST_INTERVAL', 0.01)
+    monkeypatch.setattr(_waiter, 'MAX_INTERVAL', 0.01)
 
 
 def test_creates_a_capture_and_returns_id_status_pcap_request(stub_api, connection_args, capsys):
-    stub_api.add(created())
+    stub_api.add(listed(), created())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            filter_v1={'destination_port': 443}), capsys)
     assert not failed
@@ -34,8 +54,8 @@ def test_creates_a_capture_and_returns_id_status_pcap_request(stub_api, connecti
     expected_body = {'type': 'simple', 'system': 'magic-transit', 'time_limit': 60, 'packet_limit': 100,
                      'filter_v1': {'destination_port': 443}}
     assert result['request'] == expected_body
-    assert [(r['method'], r['body']) for r in stub_api.requests] == [('POST', expected_body)]
-    assert stub_api.requests[0]['path'] == '/client/v4/accounts/%s/pcaps' % ACCOUNT_ID
+    assert [(r['method'], r['body']) for r in stub_api.requests] == [('GET', None), ('POST', expected_body)]
+    assert stub_api.requests[1]['path'] == '/client/v4/accounts/%s/pcaps' % ACCOUNT_ID
 
 
 def test_check_mode_validates_and_sends_nothing(stub_api, connection_args, capsys):
@@ -80,44 +100,37 @@ def test_bad_connection_options_fail_before_any_request(stub_api, connection_arg
 
 
 def test_api_error_reports_status_codes_and_sends_once(stub_api, connection_args, capsys):
-    stub_api.add(Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture per minute'}]),
+    stub_api.add(listed(), Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture per minute'}]),
                        headers={'Retry-After': '37'}))
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     assert failed and result['changed'] is False
     assert result['msg'] == ('Create packet capture failed: HTTP 429 Too Many Requests, Cloudflare error 1008: '
                              'one simple capture per minute, retry after 37 s')
     assert result['status_code'] == 429 and result['error_codes'] == [1008] and result['retry_after'] == 37
-    assert len(stub_api.requests) == 1
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST']
 
 
 def test_bucket_secrets_never_appear_in_the_result(stub_api, connection_args, capsys):
-    stub_api.add(created(type='full', destination_conf=BUCKET, colo_name='ord02'))
+    stub_api.add(listed(), created(type='full', destination_conf=BUCKET, colo_name='ord02'))
     failed, result = run_module(capture_request.main, dict(connection_args, type='full', time_limit=300,
                                                            colo_name='ord02', destination_conf=BUCKET), capsys)
     assert not failed
-    assert stub_api.requests[0]['body']['destination_conf'] == BUCKET
+    assert stub_api.requests[1]['body']['destination_conf'] == BUCKET
     assert 'TOPSECRETVALUE' not in repr(result) and TOKEN not in repr(result)
     assert result['request']['destination_conf'] == 'r2://pcaps?********'
     assert result['pcap']['destination_conf'] == 'r2://pcaps?********'
 
 
 def test_success_without_a_capture_object_is_an_error(stub_api, connection_args, capsys):
-    stub_api.add(Reply(200, envelope(None)))
+    stub_api.add(listed(), Reply(200, envelope(None)), listed())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     assert failed
     assert 'without a capture object' in result['msg']
 
 
 def documented_for(outcome):
-    """RETURN keys that the docs promise for an outcome (success / failure / check mode)."""
-    keys = set()
-    for key, doc in DOCUMENTED.items():
-        returned = doc['returned']
-        if returned == 'always' or returned.startswith(outcome) or (outcome == 'success' and 'success' in returned):
-            if outcome == 'check' and 'except in check mode' in returned:
-                continue
-            keys.add(key)
-    return keys
+    """RETURN keys whose `returned` names the outcome (or says always)."""
+    return {key for key, doc in DOCUMENTED.items() if doc['returned'] == 'always' or outcome in doc['returned']}
 
 
 def returned_keys(result):
@@ -125,11 +138,12 @@ def returned_keys(result):
 
 
 def test_return_documentation_matches_a_success(stub_api, connection_args, capsys):
-    stub_api.add(created())
-    _failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    stub_api.add(listed(), created(), created(status='running'), created(status='success'))
+    _failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                            wait=True), capsys)
     assert returned_keys(result) == documented_for('success')
     for key in returned_keys(result):
-        assert isinstance(result[key], {'str': str, 'dict': dict, 'list': list, 'int': int}[DOCUMENTED[key]['type']])
+        assert isinstance(result[key], {'str': str, 'dict': dict, 'list': list, 'int': int, 'float': float}[DOCUMENTED[key]['type']])
 
 
 def test_return_documentation_matches_check_mode(stub_api, connection_args, capsys):
@@ -139,7 +153,79 @@ def test_return_documentation_matches_check_mode(stub_api, connection_args, caps
 
 
 def test_return_documentation_matches_an_api_failure(stub_api, connection_args, capsys):
-    stub_api.add(Reply(429, envelope(None, False, [{'code': 1008, 'message': 'x'}]), headers={'Retry-After': '5'}))
+    stub_api.add(listed(), Reply(429, envelope(None, False, [{'code': 1008, 'message': 'x'}]), headers={'Retry-After': '5'}))
     _failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     documented_failure = {key for key, doc in DOCUMENTED.items() if doc['returned'].startswith('failure')}
     assert returned_keys(result) == documented_failure | {'request'}
+
+
+def test_an_identical_capture_in_progress_is_reused_not_duplicated(stub_api, connection_args, capsys):
+    running = capture_record(status='running', filter_v1={'destination_port': 443, 'protocol': None})
+    stub_api.add(listed(capture_record(id=OTHER_ID, status='running', packet_limit=5), running))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           filter_v1={'destination_port': 443}), capsys)
+    assert not failed
+    assert result['changed'] is False and result['id'] == CAPTURE_ID and result['status'] == 'running'
+    assert [r['method'] for r in stub_api.requests] == ['GET']
+
+
+@pytest.mark.parametrize('status', ['success', 'failed', 'conversion_running'])
+def test_finished_identical_captures_are_not_reused(stub_api, connection_args, capsys, status):
+    stub_api.add(listed(capture_record(id=OTHER_ID, status=status)), created())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert not failed and result['changed'] is True and result['id'] == CAPTURE_ID
+
+
+def test_force_creates_even_when_an_identical_capture_runs(stub_api, connection_args, capsys):
+    stub_api.add(listed(capture_record(id=OTHER_ID, status='running')), created())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           force=True), capsys)
+    assert not failed and result['changed'] is True and result['id'] == CAPTURE_ID
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST']
+
+
+def test_lost_answer_adopts_the_capture_the_request_created(stub_api, connection_args, capsys):
+    stub_api.add(listed(capture_record(id=OTHER_ID, status='success')), Reply(kind='reset'),
+                 listed(capture_record(), capture_record(id=OTHER_ID, status='success')))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert not failed and result['changed'] is True and result['id'] == CAPTURE_ID
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST', 'GET']
+    assert 'which that request created, is used' in json.dumps(result['warnings'])  # 2.19 structures warnings
+
+
+def test_lost_answer_without_a_new_capture_fails_clearly_without_retrying(stub_api, connection_args, capsys):
+    html = b'<html><head><title>502 Bad gateway</title></head></html>'
+    stub_api.add(listed(), Reply(502, html, kind='raw', headers={'Content-Type': 'text/html'}), listed())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert failed and result['changed'] is False
+    assert result['msg'].startswith('Create packet capture failed: HTTP 502 Bad Gateway')
+    assert 'Cloudflare lists no new capture with these parameters' in result['msg']
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST', 'GET']
+
+
+def test_wait_polls_until_the_capture_succeeds(stub_api, connection_args, capsys):
+    stub_api.add(listed(), created(), created(status='running'), created(status='conversion_running'),
+                 created(status='success'))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           wait=True), capsys)
+    assert not failed and result['status'] == 'success' and result['pcap']['status'] == 'success'
+    assert result['elapsed'] >= 0
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST', 'GET', 'GET', 'GET']
+
+
+def test_wait_fails_with_cloudflares_error_message(stub_api, connection_args, capsys):
+    stub_api.add(listed(), created(), created(status='failed', error_message='No packets matched the filter'))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           wait=True), capsys)
+    assert failed and result['changed'] is True
+    assert result['msg'] == 'Packet capture %s failed: No packets matched the filter' % CAPTURE_ID
+    assert result['status'] == 'failed'
+
+
+def test_wait_timeout_fails_with_the_last_capture_seen(stub_api, connection_args, capsys):
+    stub_api.add(listed(), created(), *[created(status='running')] * 50)
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           wait=True, wait_timeout=0), capsys)
+    assert failed and result['changed'] is True
+    assert result['msg'].startswith('Packet capture %s is still pending after waiting 0 s' % CAPTURE_ID)
+    assert result['pcap']['id'] == CAPTURE_ID and result['status'] == 'pending'

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Poll until a condition holds or wait_timeout passes. Private to cloudflare.pcap."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import time
+
+# The account-wide budget is 1200 requests per 5 minutes (4 per second) for everything the account does.
+# Polls start quick, to catch pending -> running, then slow to one every MAX_INTERVAL seconds: at most 12 a
+# minute while waiting, and completion is noticed within MAX_INTERVAL seconds.
+FIRST_INTERVAL = 1.0
+GROWTH = 1.5
+MAX_INTERVAL = 5.0
+
+
+class WaitTimeout(Exception):
+    """The condition did not hold in time; `last` is the last value seen."""
+
+    def __init__(self, last, elapsed):
+        self.last = last
+        self.elapsed = elapsed
+        super(WaitTimeout, self).__init__('still waiting after %d s' % elapsed)
+
+
+class Waiter:
+    """fetch() until done(value) is true, sleeping an adaptive interval between polls."""
+
+    def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep):
+        self.timeout = timeout
+        self.clock = clock
+        self.sleep = sleep
+        self.polls = 0
+
+    def wait(self, fetch, done, first=None):
+        """Return (value, elapsed seconds). `first` is a value already in hand, to save one request."""
+        start = self.clock()
+        value = first
+        interval = FIRST_INTERVAL
+        while True:
+            if value is None:
+                value = fetch()
+                self.polls += 1
+            if done(value):
+                return value, self.clock() - start
+            remaining = self.timeout - (self.clock() - start)
+            if remaining <= 0:
+                raise WaitTimeout(value, self.clock() - start)
+            self.sleep(min(interval, remaining))
+            interval = min(MAX_INTERVAL, interval * GROWTH)
+            value = None
