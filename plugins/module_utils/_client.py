@@ -182,15 +182,16 @@ class CloudflareClient:
             text = text.replace(secret, MASK)
         return text
 
-    def request(self, method, path, operation, body=None, stream=False):
+    def request(self, method, path, operation, body=None, stream=False, accept=None):
         """Send one request; return the envelope's `result`, or the raw response when `stream` is set.
 
         Raises CloudflareAPIError for anything but a successful answer.
         """
         url = self.base_url + path
+        headers = {'Accept': accept} if accept else None
         try:
             response = self.session.request(method, url, json=body, timeout=self.timeout, stream=stream,
-                                            allow_redirects=False)
+                                            headers=headers, allow_redirects=False)
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(method, operation, exc)
         if stream and response.status_code == 200:
@@ -199,6 +200,20 @@ class CloudflareClient:
             return self._parse(response, operation)
         finally:
             response.close()
+
+    def download(self, path, operation, write, accept):
+        """Stream a binary answer into write(chunk), without holding it in memory. Returns the bytes written."""
+        response = self.request('GET', path, operation, stream=True, accept=accept)
+        size = 0
+        try:
+            for chunk in response.iter_content(chunk_size=65536):
+                write(chunk)
+                size += len(chunk)
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error('GET', operation, exc)
+        finally:
+            response.close()
+        return size
 
     def _transport_error(self, method, operation, exc):
         cause = _root_cause(exc)

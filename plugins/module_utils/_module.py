@@ -78,6 +78,12 @@ class PcapModule(AnsibleModule):
             self.warn('validate_certs=false: TLS certificates of %s are not checked; anyone on the path can read '
                       'your API credentials. Use it only against a trusted test endpoint.' % params['base_url'])
 
+    def check_id(self, option):
+        """Fail unless the option holds a Cloudflare id: it goes into a URL path."""
+        value = self.params[option]
+        if value is not None and not is_cloudflare_id(value):
+            self.fail_json(msg='%s: must be a Cloudflare id of 32 hexadecimal characters, got %r' % (option, value))
+
     @property
     def client(self):
         if self._client is None:

@@ -36,6 +36,7 @@ ALL_BODY_FIELDS = ('type', 'system', 'time_limit', 'packet_limit', 'byte_limit',
                    'filter_v1', 'offset_time')
 
 # Capture statuses: the API's enum, grouped by what a caller does next.
+STATUSES = ('unknown', 'pending', 'running', 'conversion_pending', 'conversion_running', 'success', 'complete', 'failed')
 ACTIVE_STATUSES = frozenset(('pending', 'running'))
 CONVERTING_STATUSES = frozenset(('conversion_pending', 'conversion_running'))
 DONE_STATUSES = frozenset(('success', 'complete'))
@@ -199,9 +200,26 @@ def create_capture(client, body):
     return _expect_capture(client.request('POST', client.account_path('pcaps'), operation, body=body), operation)
 
 
-def get_capture(client, capture_id):
+def get_capture(client, capture_id, missing_ok=False):
+    """The capture, or None when Cloudflare says it does not exist and `missing_ok` is set."""
     operation = 'Get packet capture %s' % capture_id
-    return _expect_capture(client.request('GET', client.account_path('pcaps', capture_id), operation), operation)
+    try:
+        result = client.request('GET', client.account_path('pcaps', capture_id), operation)
+    except CloudflareAPIError as error:
+        if missing_ok and error.status == 404:
+            return None
+        raise
+    return _expect_capture(result, operation)
+
+
+def download_capture(client, capture_id, write):
+    """Stream a simple capture's libpcap file into write(chunk); returns the number of bytes."""
+    return client.download(client.account_path('pcaps', capture_id, 'download'), 'Download packet capture %s' % capture_id,
+                           write, accept='application/vnd.tcpdump.pcap, application/json')
+
+
+def stop_capture(client, capture_id):
+    client.request('PUT', client.account_path('pcaps', capture_id, 'stop'), 'Stop packet capture %s' % capture_id)
 
 
 def list_captures(client, operation='List packet captures'):

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
 import pytest
+import yaml
 
 from ansible.module_utils import basic
 
@@ -129,3 +130,22 @@ def run_module(main, args, capsys):
             main()
     result = json.loads(capsys.readouterr().out)
     return exited.value.code != 0, result
+
+
+# Keys that AnsibleModule itself adds to every result.
+STANDARD_KEYS = frozenset(('changed', 'msg', 'failed', 'invocation', 'warnings', 'deprecations', 'exception'))
+DOC_TYPES = {'str': str, 'dict': dict, 'list': list, 'int': int, 'float': (float, int), 'bool': bool}
+
+
+def assert_matches_return_docs(module, result, outcome):
+    """Every key of the result is documented in RETURN with the right type, and every key that RETURN
+    promises for `outcome` ('success', 'failure', 'check mode', ...) is there."""
+    documented = yaml.safe_load(module.RETURN)
+    returned = set(result) - STANDARD_KEYS
+    undocumented = returned - set(documented)
+    assert not undocumented, 'returned but not in RETURN: %s' % sorted(undocumented)
+    for key in returned:
+        assert result[key] is None or isinstance(result[key], DOC_TYPES[documented[key]['type']]), key
+    promised = {key for key, doc in documented.items() if doc['returned'] == 'always' or doc['returned'] == outcome}
+    missing = promised - returned
+    assert not missing, 'RETURN promises %s for %r but the result lacks them' % (sorted(missing), outcome)

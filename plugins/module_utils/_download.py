@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Writing a downloaded capture to disk: where, with which permissions, and never half-written.
+Private to cloudflare.pcap."""
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+import hashlib
+import os
+import re
+import tempfile
+
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcapfile import NotAPcap, inspect
+
+_OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
+
+
+class DownloadError(Exception):
+    """The file cannot be written or is not a capture file; the message may start with the option at fault."""
+
+
+def resolve_dest(dest, capture_id, mode):
+    """(file path, integer mode) from the dest and mode options."""
+    if dest.endswith(os.sep) or os.path.isdir(dest):
+        dest = os.path.join(dest, capture_id + '.pcap')
+    directory = os.path.dirname(os.path.abspath(dest))
+    if not os.path.isdir(directory):
+        raise DownloadError('dest: directory %s does not exist' % directory)
+    return dest, parse_mode(mode)
+
+
+def parse_mode(mode):
+    if isinstance(mode, int) and not isinstance(mode, bool):
+        # YAML turns an unquoted 0640 into the integer 416: it is already the mode.
+        value = mode
+    elif isinstance(mode, str) and _OCTAL_MODE.match(mode):
+        value = int(mode, 8)
+    else:
+        raise DownloadError("mode: must be an octal string such as '0600', got %r" % (mode,))
+    if value > 0o7777:
+        raise DownloadError('mode: %o is not a file mode' % value)
+    return value
+
+
+def describe_file(path):
+    """dest, size, checksum (sha256), format and packets of a capture file on disk."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(65536), b''):
+            digest.update(chunk)
+            size += len(chunk)
+    try:
+        file_format, packets = inspect(path)
+    except NotAPcap as exc:
+        raise DownloadError('it is not a pcap or pcapng file (%s)' % exc)
+    return dict(dest=path, size=size, checksum=digest.hexdigest(), format=file_format, packets=packets)
+
+
+def save_atomically(dest, mode, fill):
+    """Let fill(write) stream the content into a temporary file beside dest, check it, then rename it over dest.
+
+    The temporary file has `mode` from its creation, so the capture is never readable by others, and dest is
+    only replaced by a complete, valid capture file.
+    """
+    directory = os.path.dirname(os.path.abspath(dest))
+    handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
+    moved = False
+    try:
+        os.fchmod(handle, mode)
+        with os.fdopen(handle, 'wb') as output:
+            fill(output.write)
+            output.flush()
+            os.fsync(output.fileno())
+        try:
+            described = describe_file(temporary)
+        except DownloadError as exc:
+            raise DownloadError('Cloudflare sent a file, but %s; %s was not written' % (exc, dest))
+        os.replace(temporary, dest)
+        moved = True
+        described['dest'] = dest
+        return described
+    finally:
+        if not moved and os.path.exists(temporary):
+            os.unlink(temporary)

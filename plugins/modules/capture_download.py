@@ -1,0 +1,261 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: capture_download
+short_description: Download a simple Cloudflare packet capture as a .pcap file
+version_added: 0.1.0
+description:
+  - Downloads the libpcap file of a finished C(simple) packet capture
+    (C(GET /accounts/{account_id}/pcaps/{pcap_id}/download)) to O(dest) on the host that runs the module.
+  - The file is streamed to a temporary file in the same directory and renamed into place only when it is
+    complete and recognised as a pcap or pcapng file, so O(dest) never holds a partial download.
+  - Like M(ansible.builtin.get_url), an existing O(dest) is kept unless O(force=true); nothing is downloaded then.
+  - C(full) captures cannot be downloaded; Cloudflare writes them to the bucket given in their C(destination_conf).
+author:
+  - cloudflare.pcap maintainers
+extends_documentation_fragment:
+  - cloudflare.pcap.common
+  - cloudflare.pcap.attributes
+  - cloudflare.pcap.attributes.actiongroup_all
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Checks that the capture exists, is a simple capture and is ready, and reports whether O(dest) would be
+        written, without downloading.
+  diff_mode:
+    support: none
+options:
+  id:
+    description:
+      - The id of the capture (32 hexadecimal characters).
+    type: str
+    required: true
+  dest:
+    description:
+      - Where to write the file. If O(dest) is an existing directory (or ends with C(/)), the file is
+        C(<id>.pcap) in it.
+      - The directory must exist.
+    type: path
+    required: true
+  force:
+    description:
+      - Download and replace O(dest) even if it exists.
+    type: bool
+    default: false
+  mode:
+    description:
+      - Permissions of the written file, as an octal string such as V('0640').
+      - The default keeps the file private to its owner, because a capture holds customer traffic.
+    type: raw
+    default: '0600'
+  wait:
+    description:
+      - Wait for the capture to finish before downloading, instead of failing when it is not ready yet.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait when O(wait=true).
+    type: int
+    default: 600
+'''
+
+EXAMPLES = r'''
+- name: Download a finished capture into the evidence directory
+  cloudflare.pcap.capture_download:
+    id: "{{ capture.id }}"
+    dest: /srv/incidents/INC-1234/
+  register: download
+
+- name: Wait for the capture, then download it to a chosen name
+  cloudflare.pcap.capture_download:
+    id: "{{ capture.id }}"
+    dest: /srv/incidents/INC-1234/edge-443.pcap
+    wait: true
+    wait_timeout: 900
+    mode: '0640'
+
+- name: Say what is on disk
+  ansible.builtin.debug:
+    msg: "{{ download.dest }}: {{ download.packets }} packets, {{ download.size }} bytes, sha256 {{ download.checksum }}"
+'''
+
+RETURN = r'''
+dest:
+  description: The path of the file.
+  returned: success
+  type: str
+  sample: /srv/incidents/INC-1234/66802ca5668e47a2b82c2e6746e45037.pcap
+size:
+  description: Size of the file in bytes.
+  returned: success, except in check mode when nothing is on disk yet
+  type: int
+  sample: 81234
+checksum:
+  description: SHA-256 of the file, in hexadecimal.
+  returned: success, except in check mode when nothing is on disk yet
+  type: str
+  sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+format:
+  description: The file format recognised from its magic number, V(pcap) (libpcap) or V(pcapng).
+  returned: success, except in check mode when nothing is on disk yet
+  type: str
+  sample: pcap
+packets:
+  description: The number of packets in the file.
+  returned: success, except in check mode when nothing is on disk yet
+  type: int
+  sample: 500
+state:
+  description: Whether O(dest) is a V(file) or still V(absent) (in check mode).
+  returned: success
+  type: str
+  sample: file
+mode:
+  description: Permissions of the file, in octal.
+  returned: success, when the file exists
+  type: str
+  sample: '0600'
+owner:
+  description: Owner of the file.
+  returned: success, when the file exists
+  type: str
+  sample: incident
+group:
+  description: Group of the file.
+  returned: success, when the file exists
+  type: str
+  sample: incident
+uid:
+  description: Numeric owner of the file.
+  returned: success, when the file exists
+  type: int
+  sample: 1000
+gid:
+  description: Numeric group of the file.
+  returned: success, when the file exists
+  type: int
+  sample: 1000
+capture:
+  description: The capture as Cloudflare returned it.
+  returned: success, when the capture was looked up (not when O(dest) exists and O(force=false))
+  type: dict
+  sample:
+    id: 66802ca5668e47a2b82c2e6746e45037
+    status: success
+    type: simple
+    system: magic-transit
+    time_limit: 60
+    packet_limit: 500
+elapsed:
+  description: Seconds spent waiting for the capture to finish.
+  returned: success, when O(wait=true) and the capture was looked up
+  type: float
+  sample: 42.5
+status_code:
+  description: The HTTP status of Cloudflare's answer when the request failed.
+  returned: failure, when Cloudflare answered
+  type: int
+  sample: 409
+error_codes:
+  description: Cloudflare's error codes when the request failed.
+  returned: failure, when Cloudflare's answer listed errors
+  type: list
+  elements: int
+  sample: [1006]
+errors:
+  description: Cloudflare's error list (code and message) when the request failed.
+  returned: failure, when Cloudflare's answer listed errors
+  type: list
+  elements: dict
+  sample:
+    - code: 1006
+      message: Packet capture is not ready for download
+retry_after:
+  description: Seconds Cloudflare asked to wait before the next attempt (C(Retry-After)), when it said so.
+  returned: failure, when Cloudflare sent Retry-After
+  type: int
+  sample: 42
+'''
+
+import os
+
+from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._download import DownloadError, describe_file, resolve_dest, save_atomically
+from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
+    FAILED_STATUSES,
+    download_capture,
+    failure_message,
+    get_capture,
+    masked,
+    wait_for_capture,
+)
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
+
+ARGUMENT_SPEC = dict(
+    id=dict(type='str', required=True),
+    dest=dict(type='path', required=True),
+    force=dict(type='bool', default=False),
+    mode=dict(type='raw', default='0600'),
+    wait=dict(type='bool', default=False),
+    wait_timeout=dict(type='int', default=600),
+)
+
+
+def main():
+    module = PcapModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+    module.check_id('id')
+    params = module.params
+    capture_id = params['id']
+    try:
+        dest, mode = resolve_dest(params['dest'], capture_id, params['mode'])
+    except DownloadError as exc:
+        module.fail_json(msg=str(exc))
+
+    if os.path.exists(dest) and not params['force']:
+        try:
+            module.exit_json(changed=False, **describe_file(dest))
+        except DownloadError as exc:
+            module.fail_json(msg='dest: %s exists but %s; set force=true to replace it' % (dest, exc))
+
+    result = dict(dest=dest)
+    try:
+        capture = get_capture(module.client, capture_id)
+        if capture.get('type') == 'full':
+            module.fail_json(msg='Packet capture %s is a full capture: Cloudflare writes full captures to their bucket '
+                                 '(%s), only simple captures can be downloaded' % (capture_id, masked(capture).get(
+                                     'destination_conf', 'destination_conf')), capture=masked(capture), **result)
+        if params['wait']:
+            capture, elapsed = wait_for_capture(module.client, capture, params['wait_timeout'])
+            result['elapsed'] = round(elapsed, 1)
+        result['capture'] = masked(capture)
+        if capture.get('status') in FAILED_STATUSES:
+            module.fail_json(msg=failure_message(capture), **result)
+        if capture.get('status') != 'success':
+            module.fail_json(msg='Packet capture %s is %s, not ready for download; set wait=true to wait for it'
+                                 % (capture_id, capture.get('status')), **result)
+        if module.check_mode:
+            module.exit_json(changed=True, **result)
+        saved = save_atomically(dest, mode, lambda write: download_capture(module.client, capture_id, write))
+    except WaitTimeout as exc:
+        module.fail_json(msg='Packet capture %s is still %s after waiting %d s (wait_timeout)'
+                             % (capture_id, exc.last.get('status'), exc.elapsed), capture=masked(exc.last), **result)
+    except CloudflareAPIError as exc:
+        module.fail_api(exc, **result)
+    except DownloadError as exc:
+        module.fail_json(msg='Download of packet capture %s failed: %s' % (capture_id, exc), **result)
+    result.update(saved)
+    module.exit_json(changed=True, **result)
+
+
+if __name__ == '__main__':
+    main()

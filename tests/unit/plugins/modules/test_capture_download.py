@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""capture_download run in-process against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+
+from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+from ansible_collections.cloudflare.pcap.plugins.modules import capture_download
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import (
+    CAPTURE_ID,
+    Reply,
+    assert_matches_return_docs,
+    envelope,
+    run_module,
+)
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__pcapfile import pcap_bytes
+
+PCAP = pcap_bytes(12)
+PCAP_HEADERS = {'Content-Type': 'application/vnd.tcpdump.pcap'}
+
+
+@pytest.fixture(autouse=True)
+def fast_polls(monkeypatch):
+    monkeypatch.setattr(_waiter, 'FIRST_INTERVAL', 0.01)
+    monkeypatch.setattr(_waiter, 'MAX_INTERVAL', 0.01)
+
+
+def capture(status='success', **fields):
+    record = {'id': CAPTURE_ID, 'status': status, 'type': 'simple'}
+    record.update(fields)
+    return Reply(200, envelope(record))
+
+
+def pcap_file(data=PCAP):
+    return Reply(200, data, kind='raw', headers=PCAP_HEADERS)
+
+
+def test_downloads_into_a_directory(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(), pcap_file())
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    assert not failed and result['changed'] is True
+    dest = str(tmp_path / (CAPTURE_ID + '.pcap'))
+    assert result['dest'] == dest and result['packets'] == 12 and result['format'] == 'pcap'
+    assert result['size'] == len(PCAP) and result['checksum'] == hashlib.sha256(PCAP).hexdigest()
+    assert oct(os.stat(dest).st_mode & 0o777) == '0o600'
+    assert stub_api.requests[1]['path'].endswith('/pcaps/%s/download' % CAPTURE_ID)
+    assert 'application/vnd.tcpdump.pcap' in stub_api.requests[1]['headers']['Accept']
+    assert_matches_return_docs(capture_download, result, 'success')
+
+
+def test_an_existing_dest_is_kept_without_asking_cloudflare(stub_api, connection_args, capsys, tmp_path):
+    dest = tmp_path / 'evidence.pcap'
+    dest.write_bytes(PCAP)
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(dest)), capsys)
+    assert not failed and result['changed'] is False and result['packets'] == 12
+    assert stub_api.requests == []
+
+
+def test_an_existing_foreign_file_is_reported(stub_api, connection_args, capsys, tmp_path):
+    dest = tmp_path / 'evidence.pcap'
+    dest.write_bytes(b'notes')
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(dest)), capsys)
+    assert failed and 'exists but it is not a pcap or pcapng file' in result['msg'] and 'force=true' in result['msg']
+
+
+def test_force_replaces_the_file(stub_api, connection_args, capsys, tmp_path):
+    dest = tmp_path / 'evidence.pcap'
+    dest.write_bytes(b'old')
+    stub_api.add(capture(), pcap_file())
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(dest), force=True,
+                                                            mode='0640'), capsys)
+    assert not failed and result['changed'] is True and dest.read_bytes() == PCAP
+    assert oct(os.stat(str(dest)).st_mode & 0o777) == '0o640'
+
+
+def test_check_mode_downloads_nothing(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture())
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            _ansible_check_mode=True), capsys)
+    assert not failed and result['changed'] is True
+    assert os.listdir(str(tmp_path)) == []
+    assert [request['path'].rsplit('/', 1)[-1] for request in stub_api.requests] == [CAPTURE_ID]
+    assert_matches_return_docs(capture_download, result, 'success, when the capture was looked up (not when O(dest) exists and O(force=false))')
+
+
+def test_full_captures_are_explained(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(status='complete', type='full', destination_conf='s3://bucket?key=SECRETKEY'))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    assert failed
+    assert 'is a full capture: Cloudflare writes full captures to their bucket (s3://bucket?********)' in result['msg']
+    assert 'SECRETKEY' not in repr(result)
+
+
+def test_not_ready_fails_unless_waiting(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(status='running'))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    assert failed and 'is running, not ready for download; set wait=true' in result['msg']
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_wait_then_download(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(status='running'), capture(status='conversion_running'), capture(), pcap_file())
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            wait=True), capsys)
+    assert not failed and result['packets'] == 12 and result['elapsed'] >= 0
+    assert_matches_return_docs(capture_download, result, 'success, when O(wait=true) and the capture was looked up')
+
+
+def test_a_failed_capture_fails_with_its_error_message(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(status='failed', error_message='No packets matched'))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    assert failed and result['msg'] == 'Packet capture %s failed: No packets matched' % CAPTURE_ID
+
+
+@pytest.mark.parametrize('answer, expected', [
+    (Reply(200, b'<html><title>oops</title></html>', kind='raw', headers={'Content-Type': 'text/html'}), 'not a pcap'),
+    (Reply(200, pcap_bytes(3)[:-4], kind='raw', headers=PCAP_HEADERS), 'packet 3 is truncated'),
+    (Reply(409, envelope(None, False, [{'code': 1006, 'message': 'not ready'}])), 'HTTP 409'),
+])
+def test_a_bad_download_never_reaches_dest(stub_api, connection_args, capsys, tmp_path, answer, expected):
+    stub_api.add(capture(), answer)
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path), retries=0),
+                                capsys)
+    assert failed and expected in result['msg']
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_bad_mode_is_refused_before_any_request(stub_api, connection_args, capsys, tmp_path):
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path), mode='rw'),
+                                capsys)
+    assert failed and result['msg'].startswith('mode: ')
+    assert stub_api.requests == []
