@@ -19,7 +19,7 @@ description:
   - Like M(ansible.builtin.get_url), an existing O(dest) is kept unless O(force=true); nothing is downloaded then.
   - C(full) captures cannot be downloaded; Cloudflare writes them to the bucket given in their C(destination_conf).
 author:
-  - cloudflare.pcap maintainers
+  - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
   - cloudflare.pcap.common
   - cloudflare.pcap.attributes

@@ -18,7 +18,7 @@ description:
     is reported with RV(found=false), not as a failure.
   - Reads only; nothing is changed.
 author:
-  - cloudflare.pcap maintainers
+  - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
   - cloudflare.pcap.common
   - cloudflare.pcap.attributes

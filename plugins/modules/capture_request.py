@@ -23,7 +23,7 @@ description:
     (O(destination_conf)).
   - Cloudflare accepts one C(simple) capture per minute and one pending or running C(full) capture per account.
 author:
-  - cloudflare.pcap maintainers
+  - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
   - cloudflare.pcap.common
   - cloudflare.pcap.attributes

@@ -18,7 +18,7 @@ description:
     C(changed=false).
   - C(simple) captures cannot be stopped; they end at their C(time_limit).
 author:
-  - cloudflare.pcap maintainers
+  - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
   - cloudflare.pcap.common
   - cloudflare.pcap.attributes

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""bucket_ownership run in-process against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible_collections.cloudflare.pcap.plugins.modules import bucket_ownership
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, TOKEN, Reply, envelope, run_module
+
+BUCKET_ID = '9883874ecac311ec8475433579a6bf5f'
+URI = 'r2://pcaps-bucket?account-id=1&access-key-id=KEYID&secret-access-key=SECRETVALUE'
+MASKED_URI = 'r2://pcaps-bucket?********'
+CHALLENGE = 'ownership-challenge-1234abcd.txt'
+OWNERSHIP = '/client/v4/accounts/%s/pcaps/ownership' % ACCOUNT_ID
+DOCUMENTED = yaml.safe_load(bucket_ownership.RETURN)
+TYPES = {'str': str, 'dict': dict, 'list': list, 'int': int}
+
+
+def bucket(**fields):
+    record = {'id': BUCKET_ID, 'status': 'pending', 'submitted': '2026-11-27T08:00:00Z', 'destination_conf': URI,
+              'filename': CHALLENGE}
+    record.update(fields)
+    return record
+
+
+def listed(*buckets):
+    return Reply(200, envelope(list(buckets)))
+
+
+def one(**fields):
+    return Reply(200, envelope(bucket(**fields)))
+
+
+def mismatch():
+    return Reply(400, envelope(None, False, [{'code': 1012, 'message': 'Ownership challenge does not match'}]))
+
+
+def methods(stub_api):
+    return [r['method'] for r in stub_api.requests]
+
+
+def run(connection_args, capsys, **args):
+    return run_module(bucket_ownership.main, dict(connection_args, destination_conf=URI, **args), capsys)
+
+
+def no_secrets(result):
+    text = repr(result)
+    return 'SECRETVALUE' not in text and 'KEYID' not in text and TOKEN not in text
+
+
+def test_present_adds_the_bucket_and_returns_it_masked(stub_api, connection_args, capsys):
+    stub_api.add(listed(), one())
+    failed, result = run(connection_args, capsys)
+    assert not failed and result['changed'] is True
+    assert result['bucket'] == dict(bucket(), destination_conf=MASKED_URI)
+    assert [(r['method'], r['path'], r['body']) for r in stub_api.requests] == [
+        ('GET', OWNERSHIP, None), ('POST', OWNERSHIP, {'destination_conf': URI})]
+    assert no_secrets(result)
+
+
+def test_present_twice_is_idempotent(stub_api, connection_args, capsys):
+    stub_api.add(listed(), one(), listed(bucket()))
+    _failed, first = run(connection_args, capsys)
+    failed, second = run(connection_args, capsys)
+    assert first['changed'] is True
+    assert not failed and second['changed'] is False and second['bucket'] == first['bucket']
+    assert methods(stub_api) == ['GET', 'POST', 'GET']
+
+
+@pytest.mark.parametrize('state, existing, changed', [
+    ('present', (), True),
+    ('present', (bucket(),), False),
+    ('validated', (), True),
+    ('validated', (bucket(),), True),
+    ('validated', (bucket(status='success'),), False),
+    ('absent', (bucket(),), True),
+    ('absent', (), False),
+])
+def test_check_mode_only_reads_and_predicts_changed(stub_api, connection_args, capsys, state, existing, changed):
+    stub_api.add(listed(*existing))
+    failed, result = run(connection_args, capsys, state=state, ownership_challenge=CHALLENGE, _ansible_check_mode=True)
+    assert not failed and result['changed'] is changed
+    assert methods(stub_api) == ['GET']
+    assert (result['bucket'] is None) == (not existing)
+    assert no_secrets(result)
+
+
+def test_validated_validates_with_the_challenge(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket()), one(status='success', validated='2026-11-27T08:05:00Z'))
+    failed, result = run(connection_args, capsys, state='validated', ownership_challenge=CHALLENGE)
+    assert not failed and result['changed'] is True
+    assert result['bucket']['status'] == 'success' and result['bucket']['destination_conf'] == MASKED_URI
+    assert stub_api.requests[1]['path'] == OWNERSHIP + '/validate'
+    assert stub_api.requests[1]['body'] == {'destination_conf': URI, 'ownership_challenge': CHALLENGE}
+
+
+def test_validated_again_is_idempotent_and_needs_no_challenge(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket(status='success')))
+    failed, result = run(connection_args, capsys, state='validated')
+    assert not failed and result['changed'] is False and result['bucket']['status'] == 'success'
+    assert methods(stub_api) == ['GET']
+
+
+def test_validated_adds_a_missing_bucket_first(stub_api, connection_args, capsys):
+    stub_api.add(listed(), one(), one(status='success'))
+    failed, result = run(connection_args, capsys, state='validated', ownership_challenge=CHALLENGE)
+    assert not failed and result['changed'] is True and result['bucket']['status'] == 'success'
+    assert methods(stub_api) == ['GET', 'POST', 'POST']
+
+
+def test_wrong_challenge_fails_with_cloudflares_error_and_the_pending_bucket(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket()), mismatch())
+    failed, result = run(connection_args, capsys, state='validated', ownership_challenge='wrong.txt')
+    assert failed and result['changed'] is False
+    assert result['msg'] == ('Validate bucket ownership failed: HTTP 400 Bad Request, Cloudflare error 1012: '
+                             'Ownership challenge does not match')
+    assert result['status_code'] == 400 and result['error_codes'] == [1012]
+    assert result['bucket']['filename'] == CHALLENGE and result['bucket']['status'] == 'pending'
+    assert no_secrets(result)
+
+
+def test_wrong_challenge_after_adding_reports_the_change(stub_api, connection_args, capsys):
+    stub_api.add(listed(), one(), mismatch())
+    failed, result = run(connection_args, capsys, state='validated', ownership_challenge='wrong.txt')
+    assert failed and result['changed'] is True and result['bucket']['id'] == BUCKET_ID
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_validated_without_a_challenge_names_the_option_and_changes_nothing(stub_api, connection_args, capsys, check_mode):
+    stub_api.add(listed(bucket()))
+    failed, result = run(connection_args, capsys, state='validated', _ansible_check_mode=check_mode)
+    assert failed and result['changed'] is False
+    assert result['msg'].startswith('ownership_challenge: is required with state=validated')
+    assert CHALLENGE in result['msg'] and result['bucket']['filename'] == CHALLENGE
+    assert methods(stub_api) == ['GET']
+
+
+def test_absent_deletes_then_is_idempotent(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket()), Reply(204), listed())
+    _failed, first = run(connection_args, capsys, state='absent')
+    failed, second = run(connection_args, capsys, state='absent')
+    assert first['changed'] is True and first['bucket'] == dict(bucket(), destination_conf=MASKED_URI)
+    assert not failed and second['changed'] is False and second['bucket'] is None
+    assert [(r['method'], r['path']) for r in stub_api.requests] == [
+        ('GET', OWNERSHIP), ('DELETE', OWNERSHIP + '/' + BUCKET_ID), ('GET', OWNERSHIP)]
+
+
+def test_a_bucket_with_another_uri_is_not_touched(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket(destination_conf=URI + '&region=auto')), Reply(200, envelope(bucket(id='a' * 32))))
+    failed, result = run(connection_args, capsys)
+    assert not failed and result['changed'] is True and result['bucket']['id'] == 'a' * 32
+
+
+def test_empty_destination_conf_fails_before_any_request(stub_api, connection_args, capsys):
+    failed, result = run_module(bucket_ownership.main, dict(connection_args, destination_conf=''), capsys)
+    assert failed and result['msg'] == 'destination_conf: must not be empty'
+    assert stub_api.requests == []
+
+
+def test_api_errors_on_listing_fail_cleanly(stub_api, connection_args, capsys):
+    stub_api.add(Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}])))
+    failed, result = run(connection_args, capsys, state='absent')
+    assert failed and result['changed'] is False and result['bucket'] is None
+    assert result['msg'] == 'Delete bucket failed: HTTP 403 Forbidden, Cloudflare error 10000: Authentication error'
+
+
+# RETURN documentation drift
+
+def returned_keys(result):
+    return set(result) - {'changed', 'msg', 'failed', 'invocation', 'warnings', 'deprecations', 'exception'}
+
+
+def test_return_documentation_matches_a_success(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket()), one(status='success', validated='2026-11-27T08:05:00Z'))
+    _failed, result = run(connection_args, capsys, state='validated', ownership_challenge=CHALLENGE)
+    assert returned_keys(result) == {key for key, doc in DOCUMENTED.items() if 'success' in doc['returned']}
+    for key in returned_keys(result):
+        assert isinstance(result[key], TYPES[DOCUMENTED[key]['type']])
+    assert set(result['bucket']) == set(DOCUMENTED['bucket']['contains'])
+
+
+def test_return_documentation_matches_an_api_failure(stub_api, connection_args, capsys):
+    stub_api.add(listed(bucket()), Reply(429, envelope(None, False, [{'code': 10429, 'message': 'x'}]),
+                                         headers={'Retry-After': '5'}))
+    _failed, result = run(connection_args, capsys, state='validated', ownership_challenge=CHALLENGE)
+    assert returned_keys(result) == {key for key, doc in DOCUMENTED.items() if 'failure' in doc['returned']}
+    for key in returned_keys(result):
+        assert isinstance(result[key], TYPES[DOCUMENTED[key]['type']])
