@@ -59,7 +59,7 @@ options:
   retries:
     description:
       - How many times a request that is safe to repeat (reading, stopping, deleting) is retried after a
-        connection error, a timeout, HTTP 429 or HTTP 500, 502, 503 or 504.
+        connection error, a timeout, HTTP 429, HTTP 500, 502, 503 or 504, or one of Cloudflare's 520 to 524.
       - Waits between attempts grow exponentially with random jitter and respect C(Retry-After) (at most 60
         seconds). Each retry is reported as a warning.
       - Requests that create something are never retried blindly.

@@ -12,6 +12,7 @@ __metaclass__ = type
 import random
 import re
 import sys
+import time
 import traceback
 
 REQUESTS_IMPORT_ERROR = None
@@ -19,7 +20,7 @@ try:
     import requests
     from requests.adapters import HTTPAdapter
     from requests.auth import AuthBase
-    from urllib3.exceptions import ConnectTimeoutError, ReadTimeoutError
+    from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError, ResponseError
     from urllib3.util.retry import Retry
 except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
@@ -29,12 +30,15 @@ COLLECTION_VERSION = '0.1.0'
 DEFAULT_BASE_URL = 'https://api.cloudflare.com/client/v4'
 
 # Statuses worth another try for requests that are safe to repeat (GET, PUT .../stop, DELETE).
-RETRY_STATUSES = frozenset((429, 500, 502, 503, 504))
+# 52x are Cloudflare's edge failing to reach or hear from the origin: transient, like 502-504.
+RETRY_STATUSES = frozenset((429, 500, 502, 503, 504, 520, 521, 522, 523, 524))
 # POST is deliberately absent: creating a capture twice is worse than failing once.
 SAFE_METHODS = frozenset(('GET', 'HEAD', 'PUT', 'DELETE'))
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
 RETRY_AFTER_CAP = 60.0
+# No request keeps retrying for longer than this, whatever `retries` says.
+RETRY_BUDGET = 120.0
 
 MASK = '********'
 _ID_PATTERN = re.compile(r'^[0-9a-fA-F]{32}$')
@@ -79,6 +83,9 @@ class CloudflareAPIError(Exception):
             details.append('retry after %d s' % self.retry_after)
         return '%s failed%s' % (self.operation, ': ' + ', '.join(details) if details else '')
 
+    def add_detail(self, note):
+        self.detail = '%s; %s' % (self.detail, note) if self.detail else note
+
     def as_result(self):
         """The machine-readable part of the failure, for fail_json."""
         result = {}
@@ -92,14 +99,18 @@ class CloudflareAPIError(Exception):
 
 
 class _SafeRetry(Retry):
-    """urllib3 retries with full-jitter backoff, a capped Retry-After, and a callback per retry (for warnings)."""
+    """urllib3 retries with full-jitter backoff, a capped Retry-After, a total time budget, and a callback per retry
+    (for warnings)."""
 
     def __init__(self, *args, **kwargs):
         self.on_retry = kwargs.pop('on_retry', None)
+        # When the first attempt of this request failed; urllib3 makes a new Retry per attempt via new().
+        self.first_failure = kwargs.pop('first_failure', None)
         super(_SafeRetry, self).__init__(*args, **kwargs)
 
     def new(self, **kwargs):
         kwargs.setdefault('on_retry', self.on_retry)
+        kwargs.setdefault('first_failure', self.first_failure or time.monotonic())
         return super(_SafeRetry, self).new(**kwargs)
 
     def get_backoff_time(self):
@@ -117,6 +128,8 @@ class _SafeRetry(Retry):
 
     def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
         next_retry = super(_SafeRetry, self).increment(method, url, response, error, _pool, _stacktrace)
+        if time.monotonic() - next_retry.first_failure > RETRY_BUDGET:
+            raise MaxRetryError(_pool, url, error or ResponseError('retry time budget of %d s spent' % RETRY_BUDGET))
         if self.on_retry is not None:
             self.on_retry(method, url, _retry_cause(response, error), next_retry.total)
         return next_retry
@@ -243,9 +256,10 @@ class CloudflareClient:
         except ValueError:
             envelope = None
         if not isinstance(envelope, dict):
+            # An unreadable 2xx answer to a create request means it was probably processed: outcome unknown.
             raise CloudflareAPIError(
                 operation, self.mask(_describe_non_json(response, content_type)), status=status, reason=reason,
-                retry_after=retry_after, outcome_unknown=status >= 500)
+                retry_after=retry_after, outcome_unknown=status >= 500 or status < 300)
         errors = [_error_entry(error, self.mask) for error in envelope.get('errors') or [] if isinstance(error, dict)]
         if status >= 400 or envelope.get('success') is False:
             detail = None if errors else 'Cloudflare gave no error details'
@@ -309,7 +323,8 @@ def _root_cause(exc):
     for _level in range(6):
         inner = getattr(cause, 'reason', None)
         if not isinstance(inner, BaseException):
-            inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+            # ProtocolError('Connection aborted.', ConnectionResetError(...)) keeps its cause last.
+            inner = next((arg for arg in reversed(cause.args) if isinstance(arg, BaseException)), None)
         if inner is None:
             break
         cause = inner

@@ -167,8 +167,7 @@ class BucketOwnership:
         self.bucket = self._look_again(failure, ADD)
         if self.bucket is None:
             if failure.outcome_unknown:
-                failure.detail = '%s; Cloudflare lists no such bucket (checked afterwards)' % (
-                    failure.detail or 'no usable answer')
+                failure.add_detail('Cloudflare lists no such bucket (checked afterwards)')
                 failure.outcome_unknown = False
             raise failure
         # Our request registered it when its outcome was unknown; otherwise someone else did in the meantime.
@@ -190,6 +189,6 @@ class BucketOwnership:
         try:
             return find_bucket(list_buckets(self.client, operation), self.destination_conf)
         except CloudflareAPIError as second:
-            error.detail = '%s; looking at the buckets afterwards failed too (%s), look with bucket_ownership_info ' \
-                'before running the task again' % (error.detail or 'no usable answer', second.message)
+            error.add_detail('looking at the buckets afterwards failed too (%s), look with bucket_ownership_info '
+                             'before running the task again' % second.message)
             raise error

@@ -265,14 +265,13 @@ def request_capture(client, body, force=False):
     try:
         after = list_captures(client, 'Create packet capture')
     except CloudflareAPIError as error:
-        unknown.detail = '%s; checking whether the capture was created failed too (%s), so it may exist: look with ' \
-            'capture_info before running the task again' % (unknown.detail or 'no usable answer', error.message)
+        unknown.add_detail('checking whether the capture was created failed too (%s), so it may exist: look with '
+                           'capture_info before running the task again' % error.message)
         raise unknown
     for capture in after:
         if capture.get('id') not in known_ids and same_parameters(capture, body):
             return capture, 'adopted'
-    unknown.detail = '%s; Cloudflare lists no new capture with these parameters (checked afterwards)' % (
-        unknown.detail or 'no usable answer')
+    unknown.add_detail('Cloudflare lists no new capture with these parameters (checked afterwards)')
     unknown.outcome_unknown = False
     raise unknown
 

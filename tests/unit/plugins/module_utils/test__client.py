@@ -210,3 +210,19 @@ def test_path_segments_must_be_ids_or_route_words(stub_api, segment):
 def test_account_id_is_validated():
     with pytest.raises(ValueError):
         CloudflareClient(account_id='../etc', api_token=TOKEN)
+
+
+def test_retries_stop_when_the_time_budget_is_spent(stub_api, monkeypatch):
+    monkeypatch.setattr(_client, 'RETRY_BUDGET', 0.0)
+    stub_api.add(*[Reply(503, envelope(None, False, [{'code': 7, 'message': 'unavailable'}]))] * 5)
+    with pytest.raises(CloudflareAPIError, match='HTTP 503'):
+        get_capture(make_client(stub_api, retries=4))
+    assert len(stub_api.requests) == 1  # without budget there is no second attempt, whatever `retries` says
+
+
+def test_an_unreadable_success_answer_is_an_unknown_outcome(stub_api):
+    stub_api.add(Reply(200, b'{"success": tr', kind='raw', headers={'Content-Type': 'application/json'}))
+    client = make_client(stub_api)
+    with pytest.raises(CloudflareAPIError) as caught:
+        client.request('POST', client.account_path('pcaps'), 'Create packet capture', body={})
+    assert caught.value.outcome_unknown
