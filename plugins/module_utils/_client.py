@@ -272,7 +272,7 @@ class CloudflareClient:
 
 def default_user_agent():
     try:
-        from ansible.release import __version__ as ansible_version
+        from ansible.module_utils.ansible_release import __version__ as ansible_version
     except ImportError:  # the module runs from an AnsiballZ payload where ansible.release may be absent
         ansible_version = 'unknown'
     return 'ansible-collection-cloudflare.pcap/%s (ansible-core %s; python %d.%d)' % (

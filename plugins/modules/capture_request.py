@@ -32,7 +32,7 @@ attributes:
   check_mode:
     support: full
     details:
-      - Validates everything and returns the O(request) body that would be sent, without sending it.
+      - Validates everything and returns the RV(request) body that would be sent, without sending it.
   diff_mode:
     support: none
 options:

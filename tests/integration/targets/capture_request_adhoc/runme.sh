@@ -6,9 +6,10 @@ set -eux
 config=../../integration_config.yml
 read_config() { python -c "import sys, yaml; print(yaml.safe_load(open('$config'))['$1'])"; }
 
-export CLOUDFLARE_API_TOKEN="$(read_config cloudflare_api_token)"
-export CLOUDFLARE_ACCOUNT_ID="$(read_config cloudflare_account_id)"
-export CLOUDFLARE_BASE_URL="$(read_config cloudflare_base_url)"
+CLOUDFLARE_API_TOKEN="$(read_config cloudflare_api_token)"
+CLOUDFLARE_ACCOUNT_ID="$(read_config cloudflare_account_id)"
+CLOUDFLARE_BASE_URL="$(read_config cloudflare_base_url)"
+export CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL
 simulator_url="$(read_config simulator_url)"
 output="${OUTPUT_DIR:-$(mktemp -d)}"
 

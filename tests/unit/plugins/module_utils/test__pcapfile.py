@@ -30,7 +30,7 @@ def pcapng_block(block_type, body, order='<'):
 def pcapng_bytes(packets, order='<'):
     section = pcapng_block(0x0a0d0d0a, struct.pack(order + 'IHHq', 0x1a2b3c4d, 1, 0, -1), order)
     interface = pcapng_block(1, struct.pack(order + 'HHI', 1, 0, 65535), order)
-    blocks = [pcapng_block(6, struct.pack(order + 'IIIII', 0, 0, 0, 4, 4) + b'abcd', order) for _ in range(packets)]
+    blocks = [pcapng_block(6, struct.pack(order + 'IIIII', 0, 0, 0, 4, 4) + b'abcd', order) for _number in range(packets)]
     return section + interface + b''.join(blocks)
 
 

@@ -100,8 +100,9 @@ def test_bad_connection_options_fail_before_any_request(stub_api, connection_arg
 
 
 def test_api_error_reports_status_codes_and_sends_once(stub_api, connection_args, capsys):
-    stub_api.add(listed(), Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture per minute'}]),
-                       headers={'Retry-After': '37'}))
+    limited = Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture per minute'}]),
+                    headers={'Retry-After': '37'})
+    stub_api.add(listed(), limited)
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     assert failed and result['changed'] is False
     assert result['msg'] == ('Create packet capture failed: HTTP 429 Too Many Requests, Cloudflare error 1008: '
