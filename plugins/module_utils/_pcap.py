@@ -61,6 +61,7 @@ def build_capture_request(params, now=None):
     Only options the user set are sent. Raises PcapValidationError naming the option for any broken rule.
     """
     capture_type = params['type']
+    _require(params, 'time_limit', 'is required')
     allowed = TYPE_ONLY_FIELDS[capture_type]
     for field in ALL_BODY_FIELDS:
         if field in ('type', 'system', 'time_limit', 'filter_v1') or field in allowed:
@@ -141,6 +142,9 @@ def validate_schema(body, schema=None):
 
     validator = jsonschema.Draft4Validator(schema or CAPTURE_REQUEST_SCHEMA)
     error = jsonschema.exceptions.best_match(validator.iter_errors(body))
+    if error is not None and error.context:
+        # "not valid under any of the given schemas" helps nobody: say what is wrong in the closest branch.
+        error = jsonschema.exceptions.best_match(error.context)
     if error is not None:
         location = '.'.join(str(part) for part in error.absolute_path) or 'request body'
         raise PcapValidationError(location, "does not match Cloudflare's request schema: %s" % error.message)
