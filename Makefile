@@ -1,0 +1,19 @@
+# The README's commands. Each bootstraps its own virtualenv under .venvs/ from a fresh clone.
+#   make test                            every stage for every toolchain (tests/tools/run_tests.py)
+#   make test STAGES=sanity,units        a subset of the stages
+#   make test TOOLCHAINS=core-2.19-py3.11  a subset of the ansible-core/Python matrix
+#   make demo                            the demo playbook against the simulator (tests/tools/demo.py)
+PYTHON ?= python3
+STAGES ?=
+TOOLCHAINS ?=
+
+.PHONY: test demo clean
+
+test:
+	$(PYTHON) tests/tools/run_tests.py $(if $(STAGES),--stages $(STAGES)) $(if $(TOOLCHAINS),--toolchains $(TOOLCHAINS))
+
+demo:
+	$(PYTHON) tests/tools/demo.py
+
+clean:
+	rm -rf build tests/output

@@ -1,0 +1,334 @@
+# Copyright: cloudflare.pcap maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Building blocks shared by `make test` (run_tests.py) and `make demo` (demo.py).
+
+Everything here bootstraps from a fresh clone: virtualenvs under .venvs/, a copy of the collection under build/
+(ansible-test only accepts a collection that sits at .../ansible_collections/<namespace>/<name> and rejects a
+symlink), the offline pip bootstrap script that ansible-test needs, and the Cloudflare PCAP API simulator.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import glob
+import hashlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENVS_DIR = os.path.join(REPO_ROOT, '.venvs')
+BUILD_DIR = os.path.join(REPO_ROOT, 'build')
+LOGS_DIR = os.path.join(BUILD_DIR, 'logs')
+COLLECTIONS_DIR = os.path.join(BUILD_DIR, 'collections')
+COLLECTION_COPY = os.path.join(COLLECTIONS_DIR, 'ansible_collections', 'cloudflare', 'pcap')
+REQUIREMENTS_FILE = os.path.join(REPO_ROOT, 'tests', 'requirements.txt')
+
+# Kept out of the copy when the repository is not a git checkout; in a checkout .gitignore already says the same.
+COPY_EXCLUDED_PATHS = ('.git', '.venv', '.venvs', '.cache', 'build', 'tests/output', 'tests/contract/node_modules')
+COPY_EXCLUDED_NAMES = ('__pycache__', '.pytest_cache', '.hypothesis', '*.pyc', 'cloudflare-pcap-*.tar.gz')
+
+# The simulator's built-in credentials (tests/simulator/cfpcap_sim.py); they are fixtures, not secrets.
+SIMULATOR_API_TOKEN = 'cfsim-token-0000000000000000000000000000000'
+SIMULATOR_API_EMAIL = 'incident@example.com'
+SIMULATOR_API_KEY = 'cfsim-global-key-00000000000000000000'
+SIMULATOR_ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
+
+SERVICE_START_TIMEOUT = 60
+
+
+class PipelineError(Exception):
+    """A step of the pipeline could not be carried out."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Toolchain:
+    """One ansible-core release on one Python version, installed in its own virtualenv."""
+
+    ansible_core: str  # a version pattern for pip, e.g. "2.19.*"
+    python: str  # "3.11"
+    stages: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return 'core-%s-py%s' % (self.ansible_core.rstrip('.*'), self.python)
+
+    @property
+    def venv_dir(self) -> str:
+        return os.path.join(VENVS_DIR, self.name)
+
+    def bin(self, program: str) -> str:
+        return os.path.join(self.venv_dir, 'bin', program)
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+def stop_cleanly_on_sigterm() -> None:
+    """Make SIGTERM raise KeyboardInterrupt, as Ctrl-C does, so that `finally` blocks stop the servers we started."""
+    def interrupt(_signum, _frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def find_python(version: str) -> str:
+    """Return a Python interpreter of the given X.Y version: pyenv's first, then whatever PATH has."""
+    pyenv_root = os.environ.get('PYENV_ROOT', os.path.expanduser('~/.pyenv'))
+    candidates = sorted(glob.glob(os.path.join(pyenv_root, 'versions', version + '.*', 'bin', 'python' + version)), reverse=True)
+    on_path = shutil.which('python' + version)
+    if on_path:
+        candidates.append(on_path)
+    for candidate in candidates:
+        # pyenv shims exist for every installed version but refuse to run the ones that are not selected.
+        probe = subprocess.run([candidate, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
+                               stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    raise PipelineError('no Python %s interpreter found (looked in pyenv and on PATH)' % version)
+
+
+def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = None, log_path: str | None = None,
+        echo: bool = True) -> tuple[int, str]:
+    """Run a command without stdin, echo its output as it comes (unless told not to), and return its exit code and output."""
+    log('$ ' + ' '.join(command))
+    with subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors='replace') as process:
+        lines = []
+        try:
+            for line in process.stdout:
+                if echo:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+                lines.append(line)
+        except KeyboardInterrupt:
+            # Ctrl-C reaches the whole process group, but a SIGTERM sent to the runner alone does not.
+            process.terminate()
+            raise
+    output = ''.join(lines)
+    if log_path:
+        os.makedirs(os.path.dirname(log_path), exist_ok=True)
+        with open(log_path, 'w') as log_file:
+            log_file.write(output)
+    return process.returncode, output
+
+
+def check_run(command: list[str], **kwargs) -> str:
+    """Run a command and raise PipelineError if it fails."""
+    returncode, output = run(command, **kwargs)
+    if returncode != 0:
+        raise PipelineError('`%s` exited with %d' % (' '.join(command), returncode))
+    return output
+
+
+def text_digest(*parts: str) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode())
+        digest.update(b'\0')
+    return digest.hexdigest()
+
+
+def ensure_venv(toolchain: Toolchain) -> None:
+    """Create the toolchain's virtualenv, or reuse it while tests/requirements.txt and the toolchain are unchanged."""
+    stamp_path = os.path.join(toolchain.venv_dir, '.requirements-stamp')
+    with open(REQUIREMENTS_FILE) as requirements:
+        stamp = text_digest(requirements.read(), toolchain.ansible_core, toolchain.python)
+    if os.path.isfile(stamp_path) and os.access(toolchain.bin('python'), os.X_OK):
+        with open(stamp_path) as stamp_file:
+            if stamp_file.read().strip() == stamp:
+                log('reusing virtualenv %s' % os.path.relpath(toolchain.venv_dir, REPO_ROOT))
+                return
+    log('creating virtualenv %s' % os.path.relpath(toolchain.venv_dir, REPO_ROOT))
+    shutil.rmtree(toolchain.venv_dir, ignore_errors=True)
+    check_run([find_python(toolchain.python), '-m', 'venv', toolchain.venv_dir])
+    check_run([toolchain.bin('python'), '-m', 'pip', 'install', '--quiet', '-r', REQUIREMENTS_FILE, 'ansible-core==' + toolchain.ansible_core])
+    with open(stamp_path, 'w') as stamp_file:
+        stamp_file.write(stamp + '\n')
+
+
+def toolchain_env(toolchain: Toolchain, **overrides: str) -> dict[str, str]:
+    """The environment of a command run with the toolchain's virtualenv activated."""
+    env = dict(os.environ)
+    env['VIRTUAL_ENV'] = toolchain.venv_dir
+    env['PATH'] = os.path.join(toolchain.venv_dir, 'bin') + os.pathsep + env.get('PATH', '')
+    env.pop('PYTHONHOME', None)
+    env.update(overrides)
+    return env
+
+
+# ansible-test builds every virtualenv without pip, then downloads a get-pip script pinned to one pip version from a
+# host that is not reachable here. It uses a script found at this cache path instead, so we write one that installs
+# that pip from the wheel on the package index.
+GET_PIP_SCRIPT = '''\
+# Installs pip {version} from the wheel beside this file; written by cloudflare.pcap's tests/tools/pipeline.py
+# in place of the get-pip script that ansible-test would download.
+import glob
+import os
+import sys
+
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, glob.glob(os.path.join(here, 'pip-{version}-*.whl'))[0])
+from pip._internal.cli.main import main  # pylint: disable=wrong-import-position
+
+args = [arg for arg in sys.argv[1:] if arg not in ('--no-setuptools', '--no-wheel')]
+sys.exit(main(['install', '--upgrade', '--force-reinstall', '--find-links', here] + args))
+'''
+
+
+def seed_ansible_test_pip(toolchain: Toolchain) -> None:
+    """Put an offline get-pip script for the pip version that the toolchain's ansible-test pins into its cache."""
+    # Ask the installed ansible-test itself: the pinned version moves with each ansible-core release.
+    ask_pip_version = ('import types; from ansible_test._internal.python_requirements import get_venv_packages; '
+                       'print(get_venv_packages(types.SimpleNamespace(version="%s"))["pip"])' % toolchain.python)
+    answer = subprocess.run([toolchain.bin('python'), '-c', ask_pip_version], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    pip_version = answer.stdout.strip()
+    if answer.returncode != 0 or not re.fullmatch(r'[0-9.]+', pip_version):
+        raise PipelineError('cannot tell which pip version ansible-test pins: %s' % answer.stderr.strip())
+    cache_dir = os.path.expanduser('~/.ansible/test/cache')
+    os.makedirs(cache_dir, exist_ok=True)
+    if not glob.glob(os.path.join(cache_dir, 'pip-%s-*.whl' % pip_version)):
+        check_run([toolchain.bin('python'), '-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary', ':all:',
+                   '--dest', cache_dir, 'pip==' + pip_version])
+    script_path = os.path.join(cache_dir, 'get_pip_%s.py' % pip_version.replace('.', '_'))
+    with open(script_path, 'w') as script:
+        script.write(GET_PIP_SCRIPT.format(version=pip_version))
+    log('ansible-test pip %s bootstrap: %s' % (pip_version, script_path))
+
+
+def _is_excluded(relative_path: str) -> bool:
+    if any(relative_path == excluded or relative_path.startswith(excluded + '/') for excluded in COPY_EXCLUDED_PATHS):
+        return True
+    return any(fnmatch.fnmatch(part, pattern) for part in relative_path.split('/') for pattern in COPY_EXCLUDED_NAMES)
+
+
+def collection_files() -> list[str]:
+    """The repository's files, tracked or not, without what git ignores (or, outside git, without the build outputs)."""
+    listing = None
+    if shutil.which('git'):
+        listing = subprocess.run(['git', 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], cwd=REPO_ROOT,
+                                 stdin=subprocess.DEVNULL, capture_output=True, check=False)
+    if listing and listing.returncode == 0:
+        candidates = [path for path in listing.stdout.decode().split('\0') if path]
+    else:
+        candidates = []
+        for directory, subdirectories, files in os.walk(REPO_ROOT):
+            relative_directory = os.path.relpath(directory, REPO_ROOT)
+            subdirectories[:] = [name for name in subdirectories if not _is_excluded(os.path.normpath(os.path.join(relative_directory, name)))]
+            candidates.extend(os.path.normpath(os.path.join(relative_directory, name)) for name in files)
+    # Deleted-but-tracked files are listed by git too, hence the existence check.
+    return sorted(path for path in candidates if not _is_excluded(path) and os.path.lexists(os.path.join(REPO_ROOT, path)))
+
+
+def copy_collection() -> str:
+    """Lay a fresh copy of the collection at build/collections/ansible_collections/cloudflare/pcap and return its path."""
+    shutil.rmtree(COLLECTION_COPY, ignore_errors=True)
+    files = collection_files()
+    for relative_path in files:
+        destination = os.path.join(COLLECTION_COPY, relative_path)
+        os.makedirs(os.path.dirname(destination), exist_ok=True)
+        shutil.copy2(os.path.join(REPO_ROOT, relative_path), destination, follow_symlinks=False)
+    # ansible-test lists a collection's files with git when it finds a .git in the collection or above it. Above the
+    # copy is this checkout, which ignores build/, so the copy gets a repository of its own (no commit needed).
+    if shutil.which('git'):
+        check_run(['git', 'init', '--quiet', COLLECTION_COPY])
+    log('copied %d files to %s' % (len(files), os.path.relpath(COLLECTION_COPY, REPO_ROOT)))
+    return COLLECTION_COPY
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now, for servers that cannot pick their own."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float = SERVICE_START_TIMEOUT) -> None:
+    """Wait until url answers any HTTP status; fail early when the server process dies."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PipelineError('server exited with %d before answering %s' % (process.returncode, url))
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    raise PipelineError('%s did not answer within %d s' % (url, timeout))
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a server we started, and the processes it started (it leads its own process group)."""
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningSimulator:
+    base_url: str  # the API root, ending in /client/v4
+    admin_url: str  # the simulator's own control API, ending in /__sim
+
+
+@contextlib.contextmanager
+def simulator(python: str, collection_dir: str):
+    """Run tests/simulator/cfpcap_sim.py on a free port for the duration of the block."""
+    script = os.path.join(collection_dir, 'tests', 'simulator', 'cfpcap_sim.py')
+    if not os.path.isfile(script):
+        raise PipelineError('the simulator %s does not exist' % os.path.relpath(script, collection_dir))
+    with tempfile.TemporaryDirectory(prefix='cfpcap-sim-') as scratch:
+        port_file = os.path.join(scratch, 'port')
+        sim_log_path = os.path.join(LOGS_DIR, 'simulator.log')
+        os.makedirs(LOGS_DIR, exist_ok=True)
+        with open(sim_log_path, 'w') as sim_log:
+            process = subprocess.Popen([python, script, '--port', '0', '--port-file', port_file, '--quiet'], cwd=collection_dir,
+                                       stdin=subprocess.DEVNULL, stdout=sim_log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            port = _wait_for_port_file(port_file, process)
+            running = RunningSimulator(base_url='http://127.0.0.1:%d/client/v4' % port, admin_url='http://127.0.0.1:%d/__sim' % port)
+            wait_for_http(running.admin_url + '/health', process)
+            log('simulator listening on %s (log: %s)' % (running.base_url, os.path.relpath(sim_log_path, REPO_ROOT)))
+            yield running
+        finally:
+            stop_process(process)
+
+
+def _wait_for_port_file(port_file: str, process: subprocess.Popen) -> int:
+    deadline = time.monotonic() + SERVICE_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PipelineError('the simulator exited with %d at start (see build/logs/simulator.log)' % process.returncode)
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            with open(port_file) as port_text:
+                return int(port_text.read().strip())
+        time.sleep(0.1)
+    raise PipelineError('the simulator wrote no port file within %d s' % SERVICE_START_TIMEOUT)
+
+
+def simulator_client_env(toolchain: Toolchain, running: RunningSimulator) -> dict[str, str]:
+    """Environment for ansible commands that talk to the simulator with its token."""
+    env = toolchain_env(toolchain, CLOUDFLARE_API_TOKEN=SIMULATOR_API_TOKEN, CLOUDFLARE_ACCOUNT_ID=SIMULATOR_ACCOUNT_ID,
+                        CLOUDFLARE_BASE_URL=running.base_url, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_DIR)
+    # The caller's own Cloudflare credentials must neither reach the simulator nor clash with its token.
+    for name in ('CLOUDFLARE_EMAIL', 'CLOUDFLARE_API_KEY'):
+        env.pop(name, None)
+    return env

@@ -1,0 +1,344 @@
+# Copyright: cloudflare.pcap maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The test pipeline behind `make test`: every stage, for every toolchain of the matrix, in a copy of the collection.
+
+Usage: python tests/tools/run_tests.py [--stages sanity,units,...] [--toolchains core-2.19-py3.11,...]
+
+Prints one row per (toolchain, stage) and, as its last line, "N passed, N failed". Exits non-zero when a test
+failed or when a stage could not run: a stage that cannot run counts as one failure, it is never skipped quietly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from xml.etree import ElementTree
+
+import pipeline
+from pipeline import PipelineError, Toolchain, log
+
+ALL_STAGES = ('sanity', 'units', 'simulator', 'integration', 'contract', 'build')
+
+# The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0".
+# Adding one is one line, e.g. Toolchain('2.20.*', '3.12', ('sanity', 'units', 'integration')).
+MATRIX = (
+    Toolchain('2.19.*', '3.11', ALL_STAGES),
+    Toolchain('2.16.*', '3.11', ('sanity', 'units', 'integration')),
+)
+
+CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
+OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
+
+
+@dataclasses.dataclass
+class StageResult:
+    toolchain: str
+    stage: str
+    passed: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    note: str = ''
+
+
+class StageRunner:
+    """Runs the stages of one toolchain in the collection copy; each stage method returns (passed, failed, note)."""
+
+    def __init__(self, toolchain: Toolchain, collection_dir: str) -> None:
+        self.toolchain = toolchain
+        self.collection_dir = collection_dir
+
+    def log_path(self, stage: str) -> str:
+        return os.path.join(pipeline.LOGS_DIR, '%s-%s.log' % (self.toolchain.name, stage))
+
+    def run_in_copy(self, stage: str, command: list[str], **env: str) -> tuple[int, str]:
+        return pipeline.run(command, cwd=self.collection_dir, env=pipeline.toolchain_env(self.toolchain, **env), log_path=self.log_path(stage))
+
+    def fresh_junit_dir(self) -> str:
+        junit_dir = os.path.join(self.collection_dir, 'tests', 'output', 'junit')
+        shutil.rmtree(junit_dir, ignore_errors=True)
+        return junit_dir
+
+    def ansible_test(self, command: str, *options: str) -> tuple[int, str]:
+        """Run an ansible-test command in the copy; --venv makes ansible-test build its own virtualenvs from PyPI."""
+        pipeline.seed_ansible_test_pip(self.toolchain)
+        return self.run_in_copy(command, [self.toolchain.bin('ansible-test'), command, '--venv', '--python', self.toolchain.python, '--color', 'no']
+                                + list(options))
+
+    def sanity(self) -> tuple[int, int, str]:
+        ignore_files = sorted(glob.glob(os.path.join(pipeline.REPO_ROOT, 'tests', 'sanity', 'ignore-*.txt')))
+        if ignore_files:
+            raise PipelineError('sanity ignore files are not allowed: %s' % ', '.join(os.path.relpath(path, pipeline.REPO_ROOT) for path in ignore_files))
+        junit_dir = self.fresh_junit_dir()
+        returncode, output = self.ansible_test('sanity', '--junit')
+        # --junit writes one file per sanity test: a test case, with a <failure> when the test found issues.
+        passed, failed, skipped = count_junit(glob.glob(os.path.join(junit_dir, 'ansible-test-sanity-*.xml')))
+        # A sanity test whose program is missing is reported as skipped, like one that has no file to check: it failed to run.
+        missing_programs = sorted(set(re.findall(r'Required program "([^"]+)" not found', output)))
+        if missing_programs:
+            return passed, failed + len(missing_programs), 'could not run for want of: %s' % ', '.join(missing_programs)
+        return checked_counts(returncode, passed, failed, 'ansible-test sanity', '%d skipped as not applicable' % skipped if skipped else '')
+
+    def units(self) -> tuple[int, int, str]:
+        junit_dir = self.fresh_junit_dir()
+        returncodes = [self.ansible_test('units', '--requirements', *paths)[0] for paths in unit_test_groups(self.collection_dir)]
+        passed, failed, skipped = count_junit(glob.glob(os.path.join(junit_dir, '*-units.xml')))
+        return checked_counts(max(returncodes), passed, failed, 'ansible-test units', '%d skipped' % skipped if skipped else '')
+
+    def simulator(self) -> tuple[int, int, str]:
+        return self.pytest('simulator', os.path.join('tests', 'simulator'))
+
+    def contract(self) -> tuple[int, int, str]:
+        install_contract_node_modules()
+        prism_port = pipeline.free_port()
+        prism_command = [os.path.join(CONTRACT_DIR, 'node_modules', '.bin', 'prism'), 'mock', '--host', '127.0.0.1', '--port', str(prism_port), OPENAPI_SPEC]
+        os.makedirs(pipeline.LOGS_DIR, exist_ok=True)
+        with open(os.path.join(pipeline.LOGS_DIR, 'prism.log'), 'w') as prism_log:
+            prism = subprocess.Popen(prism_command, cwd=CONTRACT_DIR, stdin=subprocess.DEVNULL, stdout=prism_log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        try:
+            # Prism serves the spec's paths at its root, not under the spec's server path /client/v4.
+            prism_url = 'http://127.0.0.1:%d' % prism_port
+            pipeline.wait_for_http(prism_url + '/', prism)
+            log('prism mock listening on %s (log: build/logs/prism.log)' % prism_url)
+            return self.pytest('contract', os.path.join('tests', 'contract'), PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=pipeline.COLLECTIONS_DIR)
+        finally:
+            pipeline.stop_process(prism)
+
+    def integration(self) -> tuple[int, int, str]:
+        targets_dir = os.path.join(self.collection_dir, 'tests', 'integration', 'targets')
+        if not glob.glob(os.path.join(targets_dir, '*', 'aliases')):
+            raise PipelineError('no integration targets in tests/integration/targets')
+        with pipeline.simulator(self.toolchain.bin('python'), self.collection_dir) as running:
+            write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running)
+            # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
+            returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error')
+        # Hidden targets (setup_*) run only as dependencies of real ones, whose results include them.
+        ran = set(re.findall(r'^Running (\S+) integration test (?:role|script)$', output, re.MULTILINE)) - hidden_targets(targets_dir)
+        # ansible-test ends a run with failures by listing them, one target name a line.
+        failed_list = re.search(r'integration test\(s\) listed below \(out of \d+\) failed\. See error output above for details:\n((?:[\w.-]+\n)+)', output)
+        failed = set(failed_list.group(1).split()) if failed_list else set()
+        return checked_counts(returncode, len(ran - failed), len(failed), 'ansible-test integration', '')
+
+    def build(self) -> tuple[int, int, str]:
+        env = pipeline.toolchain_env(self.toolchain)
+        dist_dir = os.path.join(pipeline.BUILD_DIR, 'dist')
+        shutil.rmtree(dist_dir, ignore_errors=True)
+        pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'build', '--output-path', dist_dir], cwd=self.collection_dir, env=env)
+        tarballs = glob.glob(os.path.join(dist_dir, 'cloudflare-pcap-*.tar.gz'))
+        if len(tarballs) != 1:
+            raise PipelineError('expected one collection tarball in build/dist, found %d' % len(tarballs))
+        passed, failed = 1, 0
+        with tempfile.TemporaryDirectory(prefix='cfpcap-installed-') as install_dir:
+            pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'install', '--offline', '--collections-path', install_dir, tarballs[0]],
+                               env=env)
+            passed += 1
+            modules = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(self.collection_dir, 'plugins', 'modules', '*.py'))
+                             if not path.endswith('__init__.py'))
+            if not modules:
+                raise PipelineError('plugins/modules has no module to document')
+            doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=install_dir)
+            for module in modules:
+                if module_doc_renders('cloudflare.pcap.' + module, self.toolchain, doc_env):
+                    passed += 1
+                else:
+                    failed += 1
+        return passed, failed, '%d tarball + install + ansible-doc of %d modules' % (len(tarballs), len(modules))
+
+    def pytest(self, stage: str, test_dir: str, **env: str) -> tuple[int, int, str]:
+        junit_path = os.path.join(self.collection_dir, 'tests', 'output', 'junit', 'pytest-%s.xml' % stage)
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(junit_path)
+        returncode, _output = self.run_in_copy(stage, [self.toolchain.bin('python'), '-m', 'pytest', test_dir, '-p', 'no:cacheprovider',
+                                                       '--junit-xml', junit_path, '-rfE'], **env)
+        passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
+        return checked_counts(returncode, passed, failed, 'pytest', '%d skipped' % skipped if skipped else '')
+
+
+def hidden_targets(targets_dir: str) -> set[str]:
+    hidden = set()
+    for aliases_path in glob.glob(os.path.join(targets_dir, '*', 'aliases')):
+        with open(aliases_path) as aliases:
+            if 'hidden' in aliases.read().split():
+                hidden.add(os.path.basename(os.path.dirname(aliases_path)))
+    return hidden
+
+
+def unit_test_groups(collection_dir: str) -> list[list[str]]:
+    """The unit tests split the way ansible-test units runs them: modules, module_utils, and the rest (controller).
+
+    ansible-test stops at the first of these groups that fails; running each on its own counts every test.
+    """
+    unit_dir = os.path.join(collection_dir, 'tests', 'unit')
+    target_side_dirs = [os.path.join(unit_dir, 'plugins', 'modules'), os.path.join(unit_dir, 'plugins', 'module_utils')]
+    # ansible-test matches a directory target only with its trailing slash.
+    groups = [[os.path.relpath(directory, collection_dir) + '/'] for directory in target_side_dirs if os.path.isdir(directory)]
+    controller_tests = sorted(os.path.relpath(path, collection_dir) for path in glob.glob(os.path.join(unit_dir, '**', 'test_*.py'), recursive=True)
+                              if not any(path.startswith(directory + os.sep) for directory in target_side_dirs))
+    if controller_tests:
+        groups.append(controller_tests)
+    if not groups:
+        raise PipelineError('no unit tests in tests/unit')
+    return groups
+
+
+def module_doc_renders(module: str, toolchain: Toolchain, env: dict[str, str]) -> bool:
+    """ansible-doc renders the module's documentation as text, and as JSON with its options and examples."""
+    text_code, text = pipeline.run([toolchain.bin('ansible-doc'), '--type', 'module', module], env=env, echo=False)
+    json_code, doc_json = pipeline.run([toolchain.bin('ansible-doc'), '--type', 'module', '--json', module], env=env, echo=False)
+    problem = ''
+    if text_code != 0 or json_code != 0 or module.upper() not in text.upper():
+        problem = 'does not render:\n%s\n%s' % (text, doc_json)
+    else:
+        try:
+            entry = json.loads(doc_json)[module]
+            if not entry['doc']['options'] or not entry['examples']:
+                problem = 'has no options or no examples'
+        except (ValueError, KeyError, TypeError) as error:
+            problem = 'gives unexpected JSON (%r)' % error
+    log('ansible-doc %s: %s' % (module, problem or 'renders'))
+    return not problem
+
+
+def checked_counts(returncode: int, passed: int, failed: int, tool: str, note: str) -> tuple[int, int, str]:
+    """Reconcile a tool's exit code with what it reported: a failing tool that reported no failure still counts one."""
+    if returncode != 0 and failed == 0:
+        return passed, 1, '%s exited with %d%s' % (tool, returncode, ' without running a test' if passed == 0 else '')
+    if returncode == 0 and passed + failed == 0:
+        return 0, 1, '%s ran no test' % tool
+    return passed, failed, note
+
+
+def count_junit(paths: list[str]) -> tuple[int, int, int]:
+    """(passed, failed, skipped) test cases over JUnit XML files; an error counts as a failure."""
+    passed = failed = skipped = 0
+    for path in paths:
+        for case in ElementTree.parse(path).getroot().iter('testcase'):
+            if case.find('failure') is not None or case.find('error') is not None:
+                failed += 1
+            elif case.find('skipped') is not None:
+                skipped += 1
+            else:
+                passed += 1
+    return passed, failed, skipped
+
+
+def write_integration_config(path: str, running: pipeline.RunningSimulator) -> None:
+    """The variables every integration target gets (ansible-test passes this file as extra vars)."""
+    variables = {
+        'cloudflare_base_url': running.base_url,
+        'cloudflare_api_token': pipeline.SIMULATOR_API_TOKEN,
+        'cloudflare_api_email': pipeline.SIMULATOR_API_EMAIL,
+        'cloudflare_api_key': pipeline.SIMULATOR_API_KEY,
+        'cloudflare_account_id': pipeline.SIMULATOR_ACCOUNT_ID,
+        'simulator_url': running.admin_url,
+    }
+    with open(path, 'w') as config:
+        config.write('# Written by tests/tools/run_tests.py for the simulator of this run.\n')
+        # A JSON string is a valid YAML double-quoted scalar.
+        config.writelines('%s: %s\n' % (name, json.dumps(value)) for name, value in variables.items())
+
+
+def install_contract_node_modules() -> None:
+    """`npm ci` in tests/contract, skipped while node_modules was installed from the same package-lock.json."""
+    with open(os.path.join(CONTRACT_DIR, 'package-lock.json')) as lock:
+        stamp = pipeline.text_digest(lock.read())
+    stamp_path = os.path.join(CONTRACT_DIR, 'node_modules', '.package-lock-stamp')
+    if os.path.exists(stamp_path):
+        with open(stamp_path) as stamp_file:
+            if stamp_file.read().strip() == stamp:
+                log('reusing tests/contract/node_modules')
+                return
+    pipeline.check_run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=CONTRACT_DIR)
+    with open(stamp_path, 'w') as stamp_file:
+        stamp_file.write(stamp + '\n')
+
+
+def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageResult]) -> None:
+    """Run the stages for one toolchain, appending each result as it comes (so an interruption keeps them)."""
+    log('\n==== %s: %s' % (toolchain.name, ', '.join(stages)))
+    started = time.monotonic()
+    try:
+        pipeline.ensure_venv(toolchain)
+        runner = StageRunner(toolchain, pipeline.copy_collection())
+    except (PipelineError, OSError, subprocess.SubprocessError) as error:
+        # Without a virtualenv or a copy no stage can run: each one counts as failed.
+        log('ERROR: %s' % error)
+        results.extend(StageResult(toolchain.name, stage, failed=1, note='setup failed: %s' % error) for stage in stages)
+        return
+    results.append(StageResult(toolchain.name, 'setup', seconds=time.monotonic() - started, note='virtualenv and collection copy'))
+    for stage in stages:
+        log('\n==== %s: %s' % (toolchain.name, stage))
+        result = StageResult(toolchain.name, stage)
+        started = time.monotonic()
+        try:
+            result.passed, result.failed, result.note = getattr(runner, stage)()
+        except (PipelineError, OSError, subprocess.SubprocessError, ElementTree.ParseError) as error:
+            log('ERROR: %s stage could not run: %s' % (stage, error))
+            result.failed, result.note = 1, 'could not run: %s' % error
+        result.seconds = time.monotonic() - started
+        results.append(result)
+
+
+def print_summary(results: list[StageResult], seconds: float) -> int:
+    """Print the table and, last, the totals line; return the number of failures."""
+    row = '%-20s %-12s %7s %7s %8s  %s'
+    log('\n' + row % ('toolchain', 'stage', 'passed', 'failed', 'seconds', 'note'))
+    for result in results:
+        log(row % (result.toolchain, result.stage, result.passed, result.failed, '%.0f' % result.seconds, result.note))
+    total_passed = sum(result.passed for result in results)
+    total_failed = sum(result.failed for result in results)
+    log(row % ('all', 'total', total_passed, total_failed, '%.0f' % seconds, ''))
+    log('%d passed, %d failed' % (total_passed, total_failed))
+    return total_failed
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--stages', default=','.join(ALL_STAGES), help='comma-separated subset of: %s' % ', '.join(ALL_STAGES))
+    parser.add_argument('--toolchains', default=','.join(toolchain.name for toolchain in MATRIX),
+                        help='comma-separated subset of: %s' % ', '.join(toolchain.name for toolchain in MATRIX))
+    args = parser.parse_args(argv)
+    args.stages = [stage for stage in args.stages.split(',') if stage]
+    args.toolchains = [name for name in args.toolchains.split(',') if name]
+    unknown = sorted(set(args.stages) - set(ALL_STAGES)) + sorted(set(args.toolchains) - {toolchain.name for toolchain in MATRIX})
+    if unknown:
+        parser.error('unknown stage or toolchain: %s' % ', '.join(unknown))
+    return args
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    pipeline.stop_cleanly_on_sigterm()
+    results = []
+    interrupted = False
+    started = time.monotonic()
+    try:
+        for toolchain in MATRIX:
+            stages = [stage for stage in ALL_STAGES if stage in args.stages and stage in toolchain.stages]
+            if toolchain.name in args.toolchains and stages:
+                run_toolchain(toolchain, stages, results)
+    except KeyboardInterrupt:
+        # The servers are stopped by now (the `finally` blocks ran); the stage that was running counts as failed.
+        interrupted = True
+        results.append(StageResult('-', 'interrupted', failed=1, note='stopped by Ctrl-C or SIGTERM'))
+    if not results:
+        log('ERROR: the selected toolchains have none of the selected stages')
+        return 2
+    failed = print_summary(results, time.monotonic() - started)
+    if interrupted:
+        return 130
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
