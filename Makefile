@@ -3,17 +3,22 @@
 #   make test STAGES=sanity,units        a subset of the stages
 #   make test TOOLCHAINS=core-2.19-py3.11  a subset of the ansible-core/Python matrix
 #   make demo                            the demo playbook against the simulator (tests/tools/demo.py)
+#   make benchmark                       the performance report against ansible.builtin.uri (tests/tools/benchmark.py)
 PYTHON ?= python3
 STAGES ?=
 TOOLCHAINS ?=
+ROUNDS ?=
 
-.PHONY: test demo clean
+.PHONY: test demo benchmark clean
 
 test:
 	$(PYTHON) tests/tools/run_tests.py $(if $(STAGES),--stages $(STAGES)) $(if $(TOOLCHAINS),--toolchains $(TOOLCHAINS))
 
 demo:
 	$(PYTHON) tests/tools/demo.py
+
+benchmark:
+	$(PYTHON) tests/tools/benchmark.py $(if $(ROUNDS),--rounds $(ROUNDS))
 
 clean:
 	rm -rf build tests/output

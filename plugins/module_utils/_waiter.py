@@ -11,11 +11,11 @@ __metaclass__ = type
 import time
 
 # The account-wide budget is 1200 requests per 5 minutes (4 per second) for everything the account does.
-# Polls start quick, to catch pending -> running, then slow to one every MAX_INTERVAL seconds: at most 12 a
+# Polls start quick, to catch pending -> running, then slow to one every MAX_INTERVAL seconds: at most 20 a
 # minute while waiting, and completion is noticed within MAX_INTERVAL seconds.
 FIRST_INTERVAL = 1.0
 GROWTH = 1.5
-MAX_INTERVAL = 5.0
+MAX_INTERVAL = 3.0
 
 
 class WaitTimeout(Exception):

@@ -112,7 +112,7 @@ options:
     description:
       - Wait until the capture reaches a final status (V(success), V(complete) or V(failed)) before returning.
       - The task fails when the capture fails, with Cloudflare's C(error_message).
-      - Polls start every second and slow down to one every 5 seconds (at most 12 requests a minute).
+      - Polls start every second and slow down to one every 3 seconds (at most 20 requests a minute).
     type: bool
     default: false
   wait_timeout:

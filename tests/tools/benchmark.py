@@ -1,0 +1,288 @@
+# Copyright: cloudflare.pcap maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`make benchmark`: this collection against what users write today, as ratios of paired runs on one machine.
+
+Usage: python tests/tools/benchmark.py [--rounds N]
+
+Everything runs against the Cloudflare PCAP API simulator on loopback, with the virtualenv and collection copy of
+`make test`. Each round runs every variant once, one after the other (A B C, A B C, ...), so that a noisy machine
+slows all of them alike; medians and min-max are printed, and the ratios of the medians. It is a report, not a test:
+it asserts nothing about time.
+
+1. one ad-hoc run of capture_request / of ansible.builtin.uri doing the same POST / of ansible.builtin.ping
+2. the incident workflow (request, wait, download) through the role, through the modules, and hand-written with
+   uri + until + get_url; the simulator finishes every capture after a fixed time, reported as overhead on top
+3. API requests spent while waiting for a capture, measured for one duration and computed for longer ones
+4. where the time goes inside one module run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import pipeline
+from pipeline import PipelineError, log
+from run_tests import MATRIX
+
+# Simulator timings for the workflow: pending, running, then two conversion steps. The running time changes from
+# round to round, so that neither side's poll interval happens to line up with the capture's end every time.
+PENDING, CONVERSION = 1.0, 0.5
+RUNNING_TIMES = (3.0, 4.5, 6.0)
+WAIT_MEASURED_SECONDS = 30
+WAIT_COMPUTED_SECONDS = (60, 300, 3600)
+# What the hand-written workflow polls with: the `delay:` most playbooks use.
+HAND_WRITTEN_DELAY = 5
+
+PLAYBOOKS = {
+    'role': '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: cloudflare.pcap.incident_capture
+      vars:
+        incident_capture_dest_dir: "{{ dest_dir }}"
+        incident_capture_time_limit: 30
+        incident_capture_packet_limit: 100
+        incident_capture_filter: {destination_port: 443, protocol: 6}
+''',
+    'modules': '''
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - cloudflare.pcap.capture_request:
+        time_limit: 30
+        packet_limit: 100
+        filter_v1: {destination_port: 443, protocol: 6}
+        wait: true
+      register: capture
+    - cloudflare.pcap.capture_download:
+        id: "{{ capture.id }}"
+        dest: "{{ dest_dir }}/"
+''',
+    'uri': '''
+- hosts: localhost
+  gather_facts: false
+  vars:
+    api: "{{ lookup('ansible.builtin.env', 'CLOUDFLARE_BASE_URL') }}/accounts/{{ lookup('ansible.builtin.env', 'CLOUDFLARE_ACCOUNT_ID') }}"
+    auth: {Authorization: "Bearer {{ lookup('ansible.builtin.env', 'CLOUDFLARE_API_TOKEN') }}"}
+  tasks:
+    - ansible.builtin.uri:
+        url: "{{ api }}/pcaps"
+        method: POST
+        headers: "{{ auth }}"
+        body_format: json
+        body: {type: simple, system: magic-transit, time_limit: 30, packet_limit: 100,
+               filter_v1: {destination_port: 443, protocol: 6}}
+      register: created
+    - ansible.builtin.uri:
+        url: "{{ api }}/pcaps/{{ created.json.result.id }}"
+        headers: "{{ auth }}"
+      register: polled
+      until: polled.json.result.status == 'success'
+      retries: 120
+      delay: %d
+    - ansible.builtin.get_url:
+        url: "{{ api }}/pcaps/{{ created.json.result.id }}/download"
+        headers: "{{ auth }}"
+        dest: "{{ dest_dir }}/{{ created.json.result.id }}.pcap"
+        mode: '0600'
+''' % HAND_WRITTEN_DELAY,
+}
+
+PROFILE_SCRIPT = r'''
+import json, sys, time
+marks = [('start', time.perf_counter())]
+import ansible.module_utils.basic
+marks.append(('import ansible.module_utils.basic', time.perf_counter()))
+import requests
+marks.append(('import requests', time.perf_counter()))
+import jsonschema
+marks.append(('import jsonschema', time.perf_counter()))
+from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _pcap
+marks.append(('import the collection module_utils', time.perf_counter()))
+params = dict(type='simple', system='magic-transit', time_limit=30, packet_limit=100, byte_limit=None, colo_name=None,
+              destination_conf=None, filter_v1={'destination_port': 443, 'protocol': 6}, offset_time=None)
+body = _pcap.build_capture_request(params)
+marks.append(('validate and build the body (rules + jsonschema)', time.perf_counter()))
+client = _client.CloudflareClient(account_id=sys.argv[2], base_url=sys.argv[1], api_token=sys.argv[3])
+marks.append(('create the HTTP client', time.perf_counter()))
+_pcap.request_capture(client, body)
+marks.append(('HTTP: list captures, then POST (loopback)', time.perf_counter()))
+print(json.dumps([(name, moment - marks[index][1]) for index, (name, moment) in enumerate(marks[1:])]))
+'''
+
+
+def admin(running, path, body=None, method='POST'):
+    data = json.dumps(body if body is not None else {}).encode() if method == 'POST' else None
+    request = urllib.request.Request(running.admin_url + path, data=data, method=method,
+                                     headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read() or b'null')
+
+
+def reset(running, **config):
+    admin(running, '/reset')
+    admin(running, '/config', dict(config, simple_per_minute=False))
+
+
+def timed(command, env, cwd):
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise PipelineError('%s failed:\n%s' % (' '.join(command[:4]), completed.stdout[-3000:]))
+    return elapsed
+
+
+def summary(samples):
+    return '%6.2f s  [%.2f-%.2f]' % (statistics.median(samples), min(samples), max(samples))
+
+
+def ratio_line(name, numerator, denominator, target):
+    value = statistics.median(numerator) / statistics.median(denominator)
+    print('  %-44s %5.2f   (target %s)' % (name, value, target))
+
+
+def adhoc(toolchain, running, env, cwd, rounds):
+    account, token = pipeline.SIMULATOR_ACCOUNT_ID, pipeline.SIMULATOR_API_TOKEN
+    body = '{"type":"simple","system":"magic-transit","time_limit":30,"packet_limit":100,' \
+           '"filter_v1":{"destination_port":443,"protocol":6}}'
+    variants = {
+        'capture_request': ['-m', 'cloudflare.pcap.capture_request',
+                            '-a', 'time_limit=30 packet_limit=100 filter_v1={"destination_port":443,"protocol":6}'],
+        'uri (same POST)': ['-m', 'ansible.builtin.uri', '-a', json.dumps({
+            'url': '%s/accounts/%s/pcaps' % (running.base_url, account), 'method': 'POST', 'body_format': 'json',
+            'body': json.loads(body), 'headers': {'Authorization': 'Bearer ' + token}})],
+        'ping': ['-m', 'ansible.builtin.ping'],
+    }
+    samples = {name: [] for name in variants}
+    for _round in range(rounds):
+        for name, arguments in variants.items():
+            reset(running)
+            samples[name].append(timed([toolchain.bin('ansible'), 'localhost'] + arguments, env, cwd))
+    print('\n(1) One ad-hoc module run: median [min-max] of %d rounds' % rounds)
+    for name, values in samples.items():
+        print('  %-44s %s' % (name, summary(values)))
+    ratio_line('capture_request / uri', samples['capture_request'], samples['uri (same POST)'], '<= 1.00')
+    ratio_line('capture_request / ping', samples['capture_request'], samples['ping'], '<= 1.15')
+
+
+def workflow(toolchain, running, env, cwd, rounds, scratch):
+    samples = {name: [] for name in PLAYBOOKS}
+    for name, text in PLAYBOOKS.items():
+        with open(os.path.join(scratch, name + '.yml'), 'w') as playbook:
+            playbook.write(text)
+    overhead = {name: [] for name in PLAYBOOKS}
+    for round_number in range(rounds):
+        running_time = RUNNING_TIMES[round_number % len(RUNNING_TIMES)]
+        capture_time = PENDING + running_time + 2 * CONVERSION
+        for name in PLAYBOOKS:
+            reset(running, pending_seconds=PENDING, running_seconds=running_time, conversion_seconds=CONVERSION)
+            dest_dir = tempfile.mkdtemp(dir=scratch)
+            samples[name].append(timed([toolchain.bin('ansible-playbook'), os.path.join(scratch, name + '.yml'),
+                                        '-e', 'dest_dir=' + dest_dir], env, cwd))
+            overhead[name].append(samples[name][-1] - capture_time)
+            shutil.rmtree(dest_dir)
+    print('\n(2) Incident workflow (request, wait, download): median [min-max] of %d rounds; the simulator finishes each'
+          % rounds)
+    print('    capture after %s s (by round); overhead = wall time minus that' % ', '.join(
+        '%.1f' % (PENDING + value + 2 * CONVERSION) for value in RUNNING_TIMES))
+    labels = {'role': 'role incident_capture', 'modules': 'capture_request wait + capture_download',
+              'uri': 'hand-written uri + until (delay %d) + get_url' % HAND_WRITTEN_DELAY}
+    for name, values in samples.items():
+        print('  %-44s total %s   overhead %s' % (labels[name], summary(values), summary(overhead[name])))
+    ratio_line('overhead: role / hand-written', overhead['role'], overhead['uri'], '<= 0.50')
+    ratio_line('overhead: modules / hand-written', overhead['modules'], overhead['uri'], '<= 0.50')
+
+
+def waiter_schedule(seconds, collection_dir):
+    """How many polls the collection's waiter makes while a capture runs `seconds`, from its own constants."""
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(collection_dir))))
+    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter  # pylint: disable=import-outside-toplevel
+    clock = [0.0]
+    waiter = _waiter.Waiter(seconds * 2, clock=lambda: clock[0], sleep=lambda pause: clock.__setitem__(0, clock[0] + pause))
+    _value, elapsed = waiter.wait(lambda: clock[0], lambda now: now >= seconds, first=0.0)
+    return waiter.polls, elapsed - seconds
+
+
+def requests_while_waiting(toolchain, running, env, cwd, collection_dir):
+    duration = WAIT_MEASURED_SECONDS
+    reset(running, pending_seconds=PENDING, running_seconds=duration - PENDING - 2 * CONVERSION,
+          conversion_seconds=CONVERSION)
+    started = time.perf_counter()
+    output = subprocess.run([toolchain.bin('ansible'), 'localhost', '-m', 'cloudflare.pcap.capture_request', '-a',
+                             'time_limit=30 packet_limit=10 wait=true'], env=env, cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, check=False).stdout
+    wall = time.perf_counter() - started
+    polls = [entry for entry in admin(running, '/requests', method='GET')
+             if entry['method'] == 'GET' and len(entry['path'].rsplit('/pcaps/', 1)[-1]) == 32]
+    if '"status": "success"' not in output:
+        raise PipelineError('the waiting capture did not succeed:\n' + output[-2000:])
+    print('\n(3) API requests spent while waiting (the account may make 1200 per 5 minutes, 240 a minute)')
+    print('  measured: a %d s capture, capture_request wait=true: %d polls = %.1f per minute of waiting; '
+          'returned %.1f s after the capture finished (wall %.1f s, includes start-up)'
+          % (duration, len(polls), len(polls) * 60.0 / duration, wall - duration, wall))
+    print('  hand-written until/delay %d: %d polls = %.1f per minute' % (
+        HAND_WRITTEN_DELAY, math.ceil(duration / HAND_WRITTEN_DELAY), 60.0 / HAND_WRITTEN_DELAY))
+    for seconds in WAIT_COMPUTED_SECONDS:
+        count, late = waiter_schedule(seconds, collection_dir)
+        print('  computed from the waiter: a %5d s capture: %4d polls = %4.1f per minute, completion noticed after '
+              'at most %.1f s' % (seconds, count, count * 60.0 / seconds, late))
+    print('  (target: at most 30 requests per minute of waiting)')
+
+
+def profile(toolchain, running, env, cwd):
+    reset(running)
+    output = subprocess.run([toolchain.bin('python'), '-c', PROFILE_SCRIPT, running.base_url, pipeline.SIMULATOR_ACCOUNT_ID,
+                             pipeline.SIMULATOR_API_TOKEN], env=dict(env, PYTHONPATH=pipeline.COLLECTIONS_DIR), cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False).stdout
+    try:
+        phases = json.loads(output.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise PipelineError('the profile run failed:\n' + output[-2000:])
+    total = sum(seconds for _name, seconds in phases)
+    print('\n(4) Inside one module run (the Python work AnsiballZ runs on the target), %.0f ms in all:' % (total * 1000))
+    for name, seconds in phases:
+        print('  %-52s %6.1f ms  %3.0f%%' % (name, seconds * 1000, 100 * seconds / total))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
+    parser.add_argument('--rounds', type=int, default=5)
+    args = parser.parse_args()
+    pipeline.stop_cleanly_on_sigterm()
+    toolchain = MATRIX[0]
+    try:
+        pipeline.ensure_venv(toolchain)
+        collection_dir = pipeline.copy_collection()
+        print('machine: %d cores, %s; ansible-core %s, Python %s' % (
+            os.cpu_count(), os.uname().machine, toolchain.ansible_core, toolchain.python))
+        with pipeline.simulator(toolchain.bin('python'), collection_dir) as running, \
+                tempfile.TemporaryDirectory(prefix='cfpcap-bench-') as scratch:
+            env = pipeline.simulator_client_env(toolchain, running)
+            env['ANSIBLE_LOCALHOST_WARNING'] = 'false'
+            env['ANSIBLE_INVENTORY_UNPARSED_WARNING'] = 'false'
+            adhoc(toolchain, running, env, scratch, args.rounds)
+            workflow(toolchain, running, env, scratch, args.rounds, scratch)
+            requests_while_waiting(toolchain, running, env, scratch, collection_dir)
+            profile(toolchain, running, env, scratch)
+    except PipelineError as error:
+        log('benchmark: %s' % error)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
