@@ -9,6 +9,8 @@ Cloudflare's envelope, one error type. Private to cloudflare.pcap; the interface
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+import email.utils
 import random
 import re
 import sys
@@ -270,6 +272,22 @@ class CloudflareClient:
         return envelope['result']
 
 
+def expect_record(result, operation, what):
+    """A result that must be one object with an id; anything else after a success is an unknown outcome."""
+    if not isinstance(result, dict) or not result.get('id'):
+        raise CloudflareAPIError(operation, 'Cloudflare answered success without %s' % what, outcome_unknown=True)
+    return result
+
+
+def expect_records(result, operation, what):
+    """A result that must be a list of objects; Cloudflare answers null for an empty list."""
+    if result is None:
+        return []
+    if not isinstance(result, list):
+        raise CloudflareAPIError(operation, 'Cloudflare answered success without a list of %s' % what)
+    return [record for record in result if isinstance(record, dict)]
+
+
 def default_user_agent():
     try:
         from ansible.module_utils.ansible_release import __version__ as ansible_version
@@ -285,13 +303,21 @@ def _error_entry(error, mask):
 
 
 def _retry_after_seconds(response):
+    """Retry-After as whole seconds: either a number of seconds or an HTTP date."""
     value = response.headers.get('Retry-After')
     if value is None:
         return None
     try:
         return max(0, int(float(value)))
     except ValueError:
+        pass
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
         return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return max(0, int((moment - datetime.datetime.now(datetime.timezone.utc)).total_seconds() + 0.999))
 
 
 def _describe_non_json(response, content_type):

@@ -35,6 +35,7 @@ COMMON_ARGUMENT_SPEC = dict(
 )
 
 _URL = re.compile(r'^https?://[^/\s?#]+(/[^\s?#]*)?$')
+_UNSENDABLE = re.compile(r'[\s\x00-\x1f\x7f]')
 
 
 class PcapModule(AnsibleModule):
@@ -65,6 +66,11 @@ class PcapModule(AnsibleModule):
             if not (params['api_email'] and params['api_key']):
                 self.fail_json(msg='%s: api_email and api_key go together (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY); '
                                    '%s is missing' % (missing, missing))
+        for option in ('api_token', 'api_key', 'api_email'):
+            # A pasted credential often ends in a newline; HTTP would refuse it and echo it in the error.
+            if params[option] and _UNSENDABLE.search(params[option]):
+                self.fail_json(msg='%s: contains whitespace or control characters (often a trailing newline from a '
+                                   'file or a paste); remove them' % option)
         if not is_cloudflare_id(params['account_id']):
             self.fail_json(msg='account_id: must be 32 hexadecimal characters (the id in the Cloudflare dashboard '
                                'URL), got %d characters' % len(params['account_id']))

@@ -9,7 +9,12 @@ destination_conf. Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, is_cloudflare_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
+    CloudflareAPIError,
+    expect_record,
+    expect_records,
+    is_cloudflare_id,
+)
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import PcapValidationError, masked, validate_schema
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import (
     OWNERSHIP_REQUEST_SCHEMA,
@@ -49,26 +54,21 @@ def find_bucket(buckets, destination_conf):
 # (PcapValidationError).
 
 def list_buckets(client, operation=LIST):
-    result = client.request('GET', client.account_path('pcaps', 'ownership'), operation)
-    if result is None:
-        return []
-    if not isinstance(result, list):
-        raise CloudflareAPIError(operation, 'Cloudflare answered success without a list of buckets')
-    return [bucket for bucket in result if isinstance(bucket, dict)]
+    return expect_records(client.request('GET', client.account_path('pcaps', 'ownership'), operation), operation, 'buckets')
 
 
 def add_bucket(client, destination_conf):
     body = {'destination_conf': destination_conf}
     validate_schema(body, OWNERSHIP_REQUEST_SCHEMA)
     result = client.request('POST', client.account_path('pcaps', 'ownership'), ADD, body=body)
-    return _expect_bucket(result, ADD)
+    return expect_record(result, ADD, 'a bucket object')
 
 
 def validate_bucket(client, destination_conf, ownership_challenge):
     body = {'destination_conf': destination_conf, 'ownership_challenge': ownership_challenge}
     validate_schema(body, OWNERSHIP_VALIDATE_REQUEST_SCHEMA)
     result = client.request('POST', client.account_path('pcaps', 'ownership', 'validate'), VALIDATE, body=body)
-    return _expect_bucket(result, VALIDATE)
+    return expect_record(result, VALIDATE, 'a bucket object')
 
 
 def delete_bucket(client, bucket_id):
@@ -76,12 +76,6 @@ def delete_bucket(client, bucket_id):
         raise CloudflareAPIError(DELETE, 'Cloudflare lists the bucket with id %r, which is not 32 hexadecimal '
                                          'characters; refusing to build a URL from it' % (bucket_id,))
     client.request('DELETE', client.account_path('pcaps', 'ownership', bucket_id), DELETE)
-
-
-def _expect_bucket(result, operation):
-    if not isinstance(result, dict) or not result.get('id'):
-        raise CloudflareAPIError(operation, 'Cloudflare answered success without a bucket object', outcome_unknown=True)
-    return result
 
 
 class MissingChallenge(PcapValidationError):

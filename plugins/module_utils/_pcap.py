@@ -13,7 +13,7 @@ import datetime
 import ipaddress
 import re
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import MASK, CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._client import MASK, CloudflareAPIError, expect_record, expect_records
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import CAPTURE_REQUEST_SCHEMA
 from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter
 
@@ -173,12 +173,6 @@ def masked(record):
     return copy
 
 
-def _expect_capture(result, operation):
-    if not isinstance(result, dict) or not result.get('id'):
-        raise CloudflareAPIError(operation, 'Cloudflare answered success without a capture object', outcome_unknown=True)
-    return result
-
-
 def _require(params, field, rule):
     if params.get(field) is None:
         raise PcapValidationError(field, rule)
@@ -201,7 +195,7 @@ _UTC = datetime.timezone.utc
 
 def create_capture(client, body):
     operation = 'Create packet capture'
-    return _expect_capture(client.request('POST', client.account_path('pcaps'), operation, body=body), operation)
+    return expect_record(client.request('POST', client.account_path('pcaps'), operation, body=body), operation, 'a capture object')
 
 
 def get_capture(client, capture_id, missing_ok=False):
@@ -213,7 +207,7 @@ def get_capture(client, capture_id, missing_ok=False):
         if missing_ok and error.status == 404:
             return None
         raise
-    return _expect_capture(result, operation)
+    return expect_record(result, operation, 'a capture object')
 
 
 def download_capture(client, capture_id, write):
@@ -227,12 +221,7 @@ def stop_capture(client, capture_id):
 
 
 def list_captures(client, operation='List packet captures'):
-    result = client.request('GET', client.account_path('pcaps'), operation)
-    if result is None:
-        return []
-    if not isinstance(result, list):
-        raise CloudflareAPIError(operation, 'Cloudflare answered success without a list of captures')
-    return [capture for capture in result if isinstance(capture, dict)]
+    return expect_records(client.request('GET', client.account_path('pcaps'), operation), operation, 'captures')
 
 
 def same_parameters(capture, body):

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import os
 import re
 
@@ -226,3 +228,13 @@ def test_an_unreadable_success_answer_is_an_unknown_outcome(stub_api):
     with pytest.raises(CloudflareAPIError) as caught:
         client.request('POST', client.account_path('pcaps'), 'Create packet capture', body={})
     assert caught.value.outcome_unknown
+
+
+def test_retry_after_as_an_http_date(stub_api):
+    later = email.utils.format_datetime(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=90),
+                                        usegmt=True)
+    stub_api.add(Reply(429, envelope(None, False, [{'code': 1008, 'message': 'later'}]), headers={'Retry-After': later}))
+    client = make_client(stub_api)
+    with pytest.raises(CloudflareAPIError) as caught:
+        client.request('POST', client.account_path('pcaps'), 'Create packet capture', body={})
+    assert 85 <= caught.value.retry_after <= 91

@@ -91,6 +91,8 @@ def test_bad_input_fails_naming_the_option_and_sends_nothing(stub_api, connectio
     (dict(api_email='soc@example.com'), 'api_token'),
     (dict(api_token=None, api_email='soc@example.com'), 'api_key'),
     (dict(timeout=0), 'timeout'),
+    (dict(api_token=TOKEN + '\n'), 'api_token'),
+    (dict(api_token=None, api_email='soc@example.com', api_key='key with space'), 'api_key'),
 ])
 def test_bad_connection_options_fail_before_any_request(stub_api, connection_args, capsys, args, option):
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=10, **args), capsys)
