@@ -243,24 +243,34 @@ def request_capture(client, body, force=False):
     account's captures are listed to adopt the one this request created, if any.
     """
     # Named after what the user asked for: a failure here is a failure to create.
-    existing = list_captures(client, 'Create packet capture')
+    try:
+        existing = list_captures(client, 'Create packet capture')
+    except CloudflareAPIError as error:
+        if not force:
+            error.add_detail('looking for an identical capture in progress failed, so none was requested; '
+                             'force=true requests one without that check')
+            raise
+        existing = None  # forced: create anyway, but a lost answer can then not be told apart
     if not force:
         for capture in existing:
             if capture.get('status') in ACTIVE_STATUSES and same_parameters(capture, body):
                 return capture, 'reused'
-    known_ids = set(capture.get('id') for capture in existing)
     try:
         return create_capture(client, body), 'created'
     except CloudflareAPIError as error:
         if not error.outcome_unknown:
             raise
         unknown = error
+    if existing is None:
+        unknown.add_detail('the capture may exist: look with capture_info before running the task again')
+        raise unknown
     try:
         after = list_captures(client, 'Create packet capture')
     except CloudflareAPIError as error:
         unknown.add_detail('checking whether the capture was created failed too (%s), so it may exist: look with '
                            'capture_info before running the task again' % error.message)
         raise unknown
+    known_ids = set(capture.get('id') for capture in existing)
     for capture in after:
         if capture.get('id') not in known_ids and same_parameters(capture, body):
             return capture, 'adopted'

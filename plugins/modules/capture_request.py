@@ -105,7 +105,8 @@ options:
     type: str
   force:
     description:
-      - Request a new capture even when a pending or running capture with exactly these parameters exists.
+      - Request a new capture even when a pending or running capture with exactly these parameters exists, and
+        even when the account's captures cannot be listed to look for one.
     type: bool
     default: false
   wait:
@@ -126,7 +127,8 @@ notes:
   - Creating a capture has no natural key. Before creating one, the module lists the account's captures and, if
     one with exactly the same parameters is still V(pending) or V(running), returns it with C(changed=false)
     instead of starting a second one; O(force=true) skips this. Re-running a play or an AWX job therefore does not
-    duplicate a capture that is still in progress.
+    duplicate a capture that is still in progress. When the captures cannot be listed, nothing is requested and
+    the task fails, saying so.
   - The create request is never retried. When its answer is lost (timeout, connection reset, HTTP 5xx), the module
     lists the captures again and adopts the one the request created, if any; otherwise it fails and says that
     Cloudflare lists no such capture.

@@ -232,3 +232,25 @@ def test_wait_timeout_fails_with_the_last_capture_seen(stub_api, connection_args
     assert failed and result['changed'] is True
     assert result['msg'].startswith('Packet capture %s is still pending after waiting 0 s' % CAPTURE_ID)
     assert result['pcap']['id'] == CAPTURE_ID and result['status'] == 'pending'
+
+
+def test_a_failing_duplicate_check_stops_the_request_and_says_how_to_force_it(stub_api, connection_args, capsys):
+    stub_api.add(*[Reply(404, envelope(None, False, [{'code': 7000, 'message': 'No route for that URI'}]))])
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert failed and 'force=true requests one without that check' in result['msg']
+    assert [r['method'] for r in stub_api.requests] == ['GET']
+
+
+def test_force_creates_even_when_the_duplicate_check_fails(stub_api, connection_args, capsys):
+    stub_api.add(Reply(404, envelope(None, False, [{'code': 7000, 'message': 'No route'}])), created())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           force=True), capsys)
+    assert not failed and result['changed'] is True and result['id'] == CAPTURE_ID
+
+
+def test_forced_request_with_a_lost_answer_says_the_capture_may_exist(stub_api, connection_args, capsys):
+    stub_api.add(Reply(404, envelope(None, False, [{'code': 7000, 'message': 'No route'}])), Reply(kind='reset'))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           force=True), capsys)
+    assert failed and 'the capture may exist: look with capture_info' in result['msg']
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST']
