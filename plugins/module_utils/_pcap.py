@@ -258,6 +258,8 @@ def request_capture(client, body, force=False):
     try:
         return create_capture(client, body), 'created'
     except CloudflareAPIError as error:
+        if error.status == 429 and existing:
+            explain_limit(error, body, existing)
         if not error.outcome_unknown:
             raise
         unknown = error
@@ -277,6 +279,22 @@ def request_capture(client, body, force=False):
     unknown.add_detail('Cloudflare lists no new capture with these parameters (checked afterwards)')
     unknown.outcome_unknown = False
     raise unknown
+
+
+def explain_limit(error, body, existing):
+    """Name the capture that stands in the way of Cloudflare's one-at-a-time rules, and what to do about it."""
+    if body['type'] == 'full':
+        active = [capture for capture in existing if capture.get('type') == 'full' and capture.get('status') in ACTIVE_STATUSES]
+        if active:
+            error.add_detail('in the way: full capture %s, %s since %s; Cloudflare runs one full capture at a time: '
+                             'stop it with cloudflare.pcap.capture_stop or wait for it' % (
+                                 active[0].get('id'), active[0].get('status'), active[0].get('submitted', '?')))
+        return
+    simple = [capture for capture in existing if capture.get('type') == 'simple' and capture.get('submitted')]
+    if simple:
+        latest = max(simple, key=lambda capture: capture['submitted'])
+        error.add_detail('in the way: simple capture %s, submitted %s; Cloudflare accepts one simple capture a '
+                         'minute' % (latest.get('id'), latest['submitted']))
 
 
 def wait_for_capture(client, capture, timeout):

@@ -254,3 +254,37 @@ def test_forced_request_with_a_lost_answer_says_the_capture_may_exist(stub_api, 
                                                            force=True), capsys)
     assert failed and 'the capture may exist: look with capture_info' in result['msg']
     assert [r['method'] for r in stub_api.requests] == ['GET', 'POST']
+
+
+def test_the_simple_capture_limit_names_the_capture_in_the_way(stub_api, connection_args, capsys):
+    earlier = capture_record(id=OTHER_ID, status='success', submitted='2026-11-27T08:00:30Z', packet_limit=5)
+    stub_api.add(listed(capture_record(status='success'), earlier),
+                 Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one per minute'}]), headers={'Retry-After': '20'}))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert failed
+    assert result['msg'].endswith('in the way: simple capture %s, submitted 2026-11-27T08:00:30Z; Cloudflare accepts one '
+                                  'simple capture a minute, retry after 20 s' % OTHER_ID)
+
+
+def test_the_full_capture_limit_names_the_running_one_and_how_to_stop_it(stub_api, connection_args, capsys):
+    running = capture_record(id=OTHER_ID, type='full', status='running', colo_name='ams01', destination_conf=BUCKET)
+    stub_api.add(listed(running), Reply(429, envelope(None, False, [{'code': 1009, 'message': 'one full at a time'}])))
+    failed, result = run_module(capture_request.main, dict(connection_args, type='full', time_limit=300, colo_name='ord02',
+                                                           destination_conf=BUCKET), capsys)
+    assert failed
+    assert 'in the way: full capture %s, running since 2026-11-27T08:00:00Z' % OTHER_ID in result['msg']
+    assert 'cloudflare.pcap.capture_stop' in result['msg']
+    assert 'TOPSECRETVALUE' not in repr(result)
+
+
+def test_turning_tls_verification_off_warns(stub_api, connection_args, capsys):
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           validate_certs=False, _ansible_check_mode=True), capsys)
+    assert not failed
+    assert 'validate_certs=false: TLS certificates of' in json.dumps(result['warnings'])
+
+
+def test_tls_verification_is_on_by_default():
+    assert capture_request.PcapModule is not None
+    from ansible_collections.cloudflare.pcap.plugins.module_utils._module import COMMON_ARGUMENT_SPEC
+    assert COMMON_ARGUMENT_SPEC['validate_certs']['default'] is True
