@@ -11,6 +11,7 @@ import json
 import pytest
 import yaml
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._module import COMMON_ARGUMENT_SPEC
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_request
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module
 
@@ -285,6 +286,4 @@ def test_turning_tls_verification_off_warns(stub_api, connection_args, capsys):
 
 
 def test_tls_verification_is_on_by_default():
-    assert capture_request.PcapModule is not None
-    from ansible_collections.cloudflare.pcap.plugins.module_utils._module import COMMON_ARGUMENT_SPEC
     assert COMMON_ARGUMENT_SPEC['validate_certs']['default'] is True
