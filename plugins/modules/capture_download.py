@@ -72,13 +72,13 @@ EXAMPLES = r'''
 - name: Download a finished capture into the evidence directory
   cloudflare.pcap.capture_download:
     id: "{{ capture.id }}"
-    dest: /srv/incidents/INC-1234/
+    dest: "{{ incident_dir }}/"
   register: download
 
 - name: Wait for the capture, then download it to a chosen name
   cloudflare.pcap.capture_download:
     id: "{{ capture.id }}"
-    dest: /srv/incidents/INC-1234/edge-443.pcap
+    dest: "{{ incident_dir }}/edge-443.pcap"
     wait: true
     wait_timeout: 900
     mode: '0640'

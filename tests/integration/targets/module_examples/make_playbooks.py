@@ -1,0 +1,66 @@
+# Copyright: cloudflare.pcap maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Write one playbook per module of the collection whose tasks are the module's EXAMPLES, as ansible-doc shows them.
+
+Usage: python make_playbooks.py OUTPUT_DIR
+Each playbook first sets up what its examples take for granted (a finished capture, a running full capture, a
+registered bucket); the examples then run unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+# Registering a bucket gives the ownership challenge file name that the validation examples need.
+BUCKET_SETUP = [
+    {'name': 'Register the bucket the examples use', 'cloudflare.pcap.bucket_ownership': {'destination_conf': '{{ pcap_bucket_uri }}'},
+     'register': 'setup_bucket'},
+    {'name': 'Know its ownership challenge', 'ansible.builtin.set_fact': {'pcap_ownership_challenge': '{{ setup_bucket.bucket.filename }}'}},
+]
+FINISHED_CAPTURE = [
+    {'name': 'A finished simple capture', 'cloudflare.pcap.capture_request': {'time_limit': 5, 'packet_limit': 50, 'wait': True},
+     'register': 'capture'},
+]
+RUNNING_FULL_CAPTURE = [
+    {'name': 'A running full capture', 'cloudflare.pcap.capture_request': {
+        'type': 'full', 'colo_name': 'ord02', 'time_limit': 3600, 'destination_conf': '{{ pcap_bucket_uri }}'},
+     'register': 'full_capture'},
+]
+SETUP = {
+    'bucket_ownership': BUCKET_SETUP,
+    'bucket_ownership_info': BUCKET_SETUP + [
+        {'name': 'Validate it', 'cloudflare.pcap.bucket_ownership': {
+            'destination_conf': '{{ pcap_bucket_uri }}', 'state': 'validated', 'ownership_challenge': '{{ pcap_ownership_challenge }}'}},
+    ],
+    'capture_download': FINISHED_CAPTURE,
+    'capture_info': FINISHED_CAPTURE,
+    'capture_request': [],
+    'capture_stop': RUNNING_FULL_CAPTURE,
+}
+
+
+def ansible_doc(*args):
+    return json.loads(subprocess.run(['ansible-doc', '--json'] + list(args), check=True, stdout=subprocess.PIPE).stdout)
+
+
+def main():
+    output_dir = sys.argv[1]
+    modules = sorted(name.split('.')[-1] for name in ansible_doc('-t', 'module', '-l', 'cloudflare.pcap'))
+    if sorted(SETUP) != modules:
+        sys.exit('make_playbooks.py knows %s but the collection has %s: add the new module to SETUP' % (sorted(SETUP), modules))
+    for module in modules:
+        examples = yaml.safe_load(ansible_doc('cloudflare.pcap.' + module)['cloudflare.pcap.' + module]['examples'])
+        play = {'name': 'EXAMPLES of cloudflare.pcap.%s' % module, 'hosts': 'localhost', 'gather_facts': False,
+                'pre_tasks': SETUP[module], 'tasks': examples}
+        with open(os.path.join(output_dir, module + '.yml'), 'w') as playbook:
+            yaml.safe_dump([play], playbook, sort_keys=False)
+        print(module)
+
+
+if __name__ == '__main__':
+    main()
