@@ -113,7 +113,8 @@ options:
     description:
       - Wait until the capture reaches a final status (V(success), V(complete) or V(failed)) before returning.
       - The task fails when the capture fails, with Cloudflare's C(error_message).
-      - Polls start every second and slow down to one every 3 seconds (at most 20 requests a minute).
+      - Polls every second for the first 10 seconds, then every 3 seconds at most (no more than 30 requests in any
+        minute), so short captures are noticed within a second and long ones within 3 seconds.
     type: bool
     default: false
   wait_timeout:

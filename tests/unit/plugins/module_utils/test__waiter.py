@@ -42,13 +42,32 @@ def test_polls_until_done_and_reports_elapsed():
     assert 60 <= elapsed <= 60 + MAX_INTERVAL  # completion is noticed within one interval
 
 
-@pytest.mark.parametrize('minutes', [1, 5, 60])
-def test_waiting_costs_at_most_20_requests_a_minute(minutes):
+def poll_times(seconds):
+    """When the waiter polls while a capture runs for `seconds`."""
     clock = FakeClock()
-    subject = waiter(minutes * 60, clock)
+    times = []
+
+    def fetch():
+        times.append(clock.now)
+        return 'running'
+
     with pytest.raises(WaitTimeout):
-        subject.wait(lambda: 'running', lambda value: value == 'done')
-    assert subject.polls <= 20 * minutes + 3  # a few quick polls at the start catch pending -> running
+        waiter(seconds, clock).wait(fetch, lambda value: value == 'done')
+    return times
+
+
+@pytest.mark.parametrize('minutes', [1, 5, 60])
+def test_waiting_costs_at_most_30_requests_in_any_minute(minutes):
+    times = poll_times(minutes * 60)
+    busiest = max(sum(1 for moment in times if start <= moment < start + 60) for start in times)
+    assert busiest <= 30
+
+
+@pytest.mark.parametrize('finish, noticed_within', [(0.5, 1.0), (5.2, 1.0), (9.5, 1.0), (47.3, MAX_INTERVAL), (1234.5, MAX_INTERVAL)])
+def test_completion_is_noticed_promptly(finish, noticed_within):
+    clock = FakeClock()
+    _value, elapsed = waiter(3600, clock).wait(lambda: 'done' if clock.now >= finish else 'running', lambda value: value == 'done')
+    assert finish <= elapsed <= finish + noticed_within
 
 
 def test_timeout_carries_the_last_value():
