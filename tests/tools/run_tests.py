@@ -117,12 +117,12 @@ class StageRunner:
         if cannot_run:
             return passed, failed + len(cannot_run), 'could not run: %s' % ', '.join(cannot_run)
         # A multi-version test that ansible-test skips for want of an interpreter is named in the note, never hidden.
-        missing_pythons = sorted(set(re.findall(r'Skipping sanity test "?\'?([\w-]+)\'?"? on Python (\d+\.\d+) because it could not be found', output)),
-                                 key=lambda pair: (tuple(int(part) for part in pair[1].split('.')), pair[0]))
+        missing_pythons = sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python (\d+\.\d+) because it could not be found', output)),
+                                 key=lambda pair: (version_key(pair[1]), pair[0]))
         notes = ['%d skipped as not applicable' % skipped] if skipped else []
         if missing_pythons:
             notes.append('not run for want of the interpreter: %s' % ', '.join('%s on %s' % pair for pair in missing_pythons))
-        tested = sorted(set(re.findall(r'Running sanity test "?\'?(?:compile|import)\'?"? on Python (\d+\.\d+)', output)), key=lambda v: tuple(map(int, v.split('.'))))
+        tested = sorted(set(re.findall(r'Running sanity test "(?:compile|import)" on Python (\d+\.\d+)', output)), key=version_key)
         if tested:
             notes.insert(0, 'compile/import on Python %s' % ', '.join(tested))
         return checked_counts(returncode, passed, failed, 'ansible-test sanity', '; '.join(notes))
@@ -224,6 +224,10 @@ class StageRunner:
                                                        '--junit-xml', junit_path, '-rfE'], **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
         return checked_counts(returncode, passed, failed, 'pytest', '%d skipped' % skipped if skipped else '')
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split('.'))
 
 
 def hidden_targets(targets_dir: str) -> set[str]:
