@@ -27,14 +27,33 @@ from xml.etree import ElementTree
 import pipeline
 from pipeline import PipelineError, Toolchain, log
 
-ALL_STAGES = ('sanity', 'units', 'simulator', 'integration', 'contract', 'build')
+ALL_STAGES = ('sanity', 'units', 'simulator', 'integration', 'contract', 'build', 'lint')
 
 # The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0".
-# Adding one is one line, e.g. Toolchain('2.20.*', '3.12', ('sanity', 'units', 'integration')).
+# Adding one is one line. 2.20 is the newest release (it needs Python >= 3.12), 2.16 the oldest claimed.
 MATRIX = (
     Toolchain('2.19.*', '3.11', ALL_STAGES),
+    Toolchain('2.20.*', '3.12', ('sanity', 'units', 'integration')),
     Toolchain('2.16.*', '3.11', ('sanity', 'units', 'integration')),
 )
+
+# The Pythons the modules claim (tests/config.yml: >=3.9). ansible-test runs the sanity tests compile and import on
+# every one of them that it supports and finds on PATH, so the sanity stage puts them all on PATH (from pyenv).
+MODULE_PYTHONS = ('3.9', '3.10', '3.11', '3.12', '3.13')
+
+# The `lint` stage: the ecosystem gates, as nox sessions (noxfile.py, antsibull-nox.toml); each session is one check.
+LINT_SESSIONS = (
+    'docs-check',  # antsibull-docs lint-collection-docs --plugin-docs (module docs, docs/docsite, extra-docs.yml)
+    'docs-lint-rst',  # the same with rstcheck
+    'changelog-lint',  # antsibull-changelog lint, lint-changelog-yaml
+    'extra-checks',  # action groups vs. modules, no unwanted files in plugins/, no trailing whitespace
+    'ansible-lint',  # production profile, offline: roles/, tests/ (demo playbook, integration targets), meta/, galaxy.yml
+    'ansible-lint-examples',  # production profile over each module's EXAMPLES as a playbook
+    'build-import-check',  # ansible-galaxy collection build + galaxy-importer on the tarball
+    'ee-create',  # ansible-builder create + introspect (no container engine, so no build)
+)
+LINT_PYTHON = '3.12'
+LINT_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'lint', 'requirements.txt')
 
 CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
 OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
@@ -79,14 +98,34 @@ class StageRunner:
         if ignore_files:
             raise PipelineError('sanity ignore files are not allowed: %s' % ', '.join(os.path.relpath(path, pipeline.REPO_ROOT) for path in ignore_files))
         junit_dir = self.fresh_junit_dir()
-        returncode, output = self.ansible_test('sanity', '--junit')
+        # Without --python, ansible-test runs the multi-version tests (compile, import) on every Python it supports
+        # that is on PATH, and the rest on the controller's Python (the toolchain's, first on PATH).
+        python_dirs = [os.path.dirname(pipeline.find_python(version)) for version in MODULE_PYTHONS]
+        env = pipeline.toolchain_env(self.toolchain)
+        env['PATH'] = os.pathsep.join([os.path.join(self.toolchain.venv_dir, 'bin')] + python_dirs + [env['PATH']])
+        pipeline.seed_ansible_test_pip(self.toolchain)
+        returncode, output = pipeline.run([self.toolchain.bin('ansible-test'), 'sanity', '--venv', '--color', 'no', '--junit'],
+                                          cwd=self.collection_dir, env=env, log_path=self.log_path('sanity'))
         # --junit writes one file per sanity test: a test case, with a <failure> when the test found issues.
         passed, failed, skipped = count_junit(glob.glob(os.path.join(junit_dir, 'ansible-test-sanity-*.xml')))
         # A sanity test whose program is missing is reported as skipped, like one that has no file to check: it failed to run.
         missing_programs = sorted(set(re.findall(r'Required program "([^"]+)" not found', output)))
         if missing_programs:
             return passed, failed + len(missing_programs), 'could not run for want of: %s' % ', '.join(missing_programs)
-        return checked_counts(returncode, passed, failed, 'ansible-test sanity', '%d skipped as not applicable' % skipped if skipped else '')
+        # A test skipped because its virtualenv or libyaml is missing did not run either.
+        cannot_run = sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python [\d.]+ due to', output)))
+        if cannot_run:
+            return passed, failed + len(cannot_run), 'could not run: %s' % ', '.join(cannot_run)
+        # A multi-version test that ansible-test skips for want of an interpreter is named in the note, never hidden.
+        missing_pythons = sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python (\d+\.\d+) because it could not be found', output)),
+                                 key=lambda pair: (version_key(pair[1]), pair[0]))
+        notes = ['%d skipped as not applicable' % skipped] if skipped else []
+        if missing_pythons:
+            notes.append('not run for want of the interpreter: %s' % ', '.join('%s on %s' % pair for pair in missing_pythons))
+        tested = sorted(set(re.findall(r'Running sanity test "(?:compile|import)" on Python (\d+\.\d+)', output)), key=version_key)
+        if tested:
+            notes.insert(0, 'compile/import on Python %s' % ', '.join(tested))
+        return checked_counts(returncode, passed, failed, 'ansible-test sanity', '; '.join(notes))
 
     def units(self) -> tuple[int, int, str]:
         junit_dir = self.fresh_junit_dir()
@@ -129,6 +168,29 @@ class StageRunner:
         failed = set(failed_list.group(1).split()) if failed_list else set()
         return checked_counts(returncode, len(ran - failed), len(failed), 'ansible-test integration', '')
 
+    def lint(self) -> tuple[int, int, str]:
+        """The nox sessions of LINT_SESSIONS in the copy; each is one check, and a skipped session counts as failed."""
+        venv_dir = ensure_lint_venv()
+        report_path = os.path.join(pipeline.BUILD_DIR, 'logs', 'nox-report.json')
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(report_path)
+        env = pipeline.toolchain_env(self.toolchain)
+        env['PATH'] = os.path.join(venv_dir, 'bin') + os.pathsep + env['PATH']
+        env['VIRTUAL_ENV'] = venv_dir
+        # The sessions' virtualenvs live beside the others, so that the next run reuses them (-r still installs
+        # what changed); --no-install is not used, so a fresh clone installs everything.
+        command = [os.path.join(venv_dir, 'bin', 'nox'), '--no-color', '--envdir', os.path.join(pipeline.VENVS_DIR, 'nox'), '--reuse-existing-virtualenvs',
+                   '--report', report_path, '--sessions', *LINT_SESSIONS]
+        returncode, _output = self.run_in_copy('lint', command, **{'PATH': env['PATH'], 'VIRTUAL_ENV': venv_dir})
+        if not os.path.exists(report_path):
+            raise PipelineError('nox wrote no report (exit code %d)' % returncode)
+        with open(report_path) as report_file:
+            sessions = {session['name']: session['result'] for session in json.load(report_file)['sessions']}
+        passed = [name for name in LINT_SESSIONS if sessions.get(name) == 'success']
+        not_passed = ['%s %s' % (name, sessions.get(name, 'not run')) for name in LINT_SESSIONS if sessions.get(name) != 'success']
+        passed_count, failed_count, note = checked_counts(returncode, len(passed), len(not_passed), 'nox', '')
+        return passed_count, failed_count, note or ('%d nox sessions' % len(passed) if not not_passed else ', '.join(not_passed))
+
     def build(self) -> tuple[int, int, str]:
         env = pipeline.toolchain_env(self.toolchain)
         dist_dir = os.path.join(pipeline.BUILD_DIR, 'dist')
@@ -162,6 +224,10 @@ class StageRunner:
                                                        '--junit-xml', junit_path, '-rfE'], **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
         return checked_counts(returncode, passed, failed, 'pytest', '%d skipped' % skipped if skipped else '')
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split('.'))
 
 
 def hidden_targets(targets_dir: str) -> set[str]:
@@ -261,6 +327,24 @@ def install_contract_node_modules() -> None:
     pipeline.check_run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=CONTRACT_DIR)
     with open(stamp_path, 'w') as stamp_file:
         stamp_file.write(stamp + '\n')
+
+
+def ensure_lint_venv() -> str:
+    """The virtualenv with nox and antsibull-nox (tests/lint/requirements.txt), reused while that file is unchanged."""
+    venv_dir = os.path.join(pipeline.VENVS_DIR, 'lint-py%s' % LINT_PYTHON)
+    with open(LINT_REQUIREMENTS) as requirements:
+        stamp = pipeline.text_digest(requirements.read(), LINT_PYTHON)
+    stamp_path = os.path.join(venv_dir, '.requirements-stamp')
+    if os.path.isfile(stamp_path):
+        with open(stamp_path) as stamp_file:
+            if stamp_file.read().strip() == stamp:
+                return venv_dir
+    shutil.rmtree(venv_dir, ignore_errors=True)
+    pipeline.check_run([pipeline.find_python(LINT_PYTHON), '-m', 'venv', venv_dir])
+    pipeline.check_run([os.path.join(venv_dir, 'bin', 'python'), '-m', 'pip', 'install', '--quiet', '-r', LINT_REQUIREMENTS])
+    with open(stamp_path, 'w') as stamp_file:
+        stamp_file.write(stamp + '\n')
+    return venv_dir
 
 
 def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageResult]) -> None:

@@ -1,0 +1,90 @@
+# Copyright: cloudflare.pcap maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ecosystem gates, as nox sessions: `nox -l` lists them, `nox -s NAME` runs one.
+
+antsibull-nox.toml configures the sessions that antsibull-nox provides (docs-check, extra-checks,
+build-import-check, ansible-lint); this file adds the checks antsibull-nox has no offline session for. `make test`
+runs all of them in its `lint` stage (tests/tools/run_tests.py) and counts each session as one check.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+
+import antsibull_nox
+import nox
+
+antsibull_nox.load_antsibull_nox_toml()
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def collections_tree(session: nox.Session) -> str:
+    """A collections path in which cloudflare.pcap resolves: the one around this checkout, or a symlink to it."""
+    parent = os.path.dirname
+    if os.path.basename(parent(parent(HERE))) == 'ansible_collections':
+        return parent(parent(parent(HERE)))
+    tree = os.path.join(session.create_tmp(), 'collections')
+    link = os.path.join(tree, 'ansible_collections', 'cloudflare', 'pcap')
+    if not os.path.islink(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(HERE, link)
+    return tree
+
+
+@nox.session(name='changelog-lint', default=True)
+def changelog_lint(session: nox.Session) -> None:
+    """antsibull-changelog lint: the fragments and changelogs/changelog.yaml."""
+    session.install('antsibull-changelog')
+    session.run('antsibull-changelog', 'lint')
+    session.run('antsibull-changelog', 'lint-changelog-yaml', '--strict', os.path.join('changelogs', 'changelog.yaml'))
+
+
+@nox.session(name='docs-lint-rst', default=True)
+def docs_lint_rst(session: nox.Session) -> None:
+    """antsibull-docs lint-collection-docs --plugin-docs, with rstcheck (docs-check skips rstcheck)."""
+    session.install('antsibull-docs', 'ansible-core')
+    session.run('antsibull-docs', 'lint-collection-docs', '--plugin-docs', '--check-extra-docs-refs', '.',
+                env={'ANSIBLE_COLLECTIONS_PATH': collections_tree(session)})
+
+
+@nox.session(name='ansible-lint-examples', default=True)
+def ansible_lint_examples(session: nox.Session) -> None:
+    """ansible-lint (production profile, offline) over each module's EXAMPLES, turned into a playbook."""
+    session.install('ansible-lint', 'ansible-core')
+    examples_dir = os.path.join(session.create_tmp(), 'examples')
+    session.run('python', os.path.join('tests', 'lint', 'extract_examples.py'), examples_dir)
+    playbooks = sorted(glob.glob(os.path.join(examples_dir, '*.yml')))
+    if not playbooks:
+        session.error('no EXAMPLES extracted from plugins/modules')
+    session.run('ansible-lint', '--offline', '--strict', '--config-file', '.ansible-lint', *playbooks,
+                env={'ANSIBLE_COLLECTIONS_PATH': collections_tree(session)})
+
+
+@nox.session(name='ee-create', default=True)
+def ee_create(session: nox.Session) -> None:
+    """ansible-builder: create the EE build context of awx.rst, and introspect the collection's EE metadata.
+
+    A build needs a container engine. What a build would take from the collection is meta/execution-environment.yml,
+    read by `ansible-builder introspect` (the step a build runs) from the installed tarball.
+    """
+    session.install('ansible-builder', 'ansible-core')
+    tmp = session.create_tmp()
+    for name in ('ee', 'installed'):
+        shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+    ee_dir = os.path.join(tmp, 'ee')
+    session.run('ansible-galaxy', 'collection', 'build', '--output-path', ee_dir)
+    tarballs = glob.glob(os.path.join(ee_dir, 'cloudflare-pcap-*.tar.gz'))
+    if len(tarballs) != 1:
+        session.error('expected one collection tarball, found %d' % len(tarballs))
+    os.rename(tarballs[0], os.path.join(ee_dir, 'cloudflare-pcap.tar.gz'))
+    shutil.copy(os.path.join('tests', 'lint', 'execution-environment.yml'), ee_dir)
+    context = os.path.join(ee_dir, 'context')
+    session.run('ansible-builder', 'create', '--file', os.path.join(ee_dir, 'execution-environment.yml'), '--context', context)
+    installed = os.path.join(tmp, 'installed')
+    session.run('ansible-galaxy', 'collection', 'install', '--offline', '--collections-path', installed, os.path.join(ee_dir, 'cloudflare-pcap.tar.gz'))
+    pip_requirements = os.path.join(tmp, 'introspected-requirements.txt')
+    session.run('ansible-builder', 'introspect', '--write-pip', pip_requirements, installed)
+    session.run('python', os.path.join('tests', 'lint', 'check_ee_context.py'), context, pip_requirements)

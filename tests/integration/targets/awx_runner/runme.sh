@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# AWX for real: ansible-runner (the engine of AWX and Automation Platform jobs) runs the job template playbook of
+# docs/docsite/rst/awx.rst from a private data directory laid out as AWX lays it out: the credential type's
+# injector output in env/envvars (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID; CLOUDFLARE_BASE_URL points at the
+# simulator), the survey answers in env/extravars, the inventory in inventory/hosts. The run must succeed, the
+# .pcap must be on disk, and the token must appear in no artifact of the job output (stdout, job events, ...).
+set -eux
+
+config=../../integration_config.yml
+read_config() { python -c "import sys, yaml; print(yaml.safe_load(open('$config'))['$1'])"; }
+
+token="$(read_config cloudflare_api_token)"
+account_id="$(read_config cloudflare_account_id)"
+base_url="$(read_config cloudflare_base_url)"
+simulator_url="$(read_config simulator_url)"
+# The modules must get the credential from the job's environment, not from ansible-test's.
+unset CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL CLOUDFLARE_EMAIL CLOUDFLARE_API_KEY
+
+post_json() { python -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))" "$1" "$2"; }
+post_json "$simulator_url/reset" '{}'
+post_json "$simulator_url/config" '{"pending_seconds": 0.5, "running_seconds": 1, "conversion_seconds": 0.5, "download_packets": 100}'
+
+pdd="$(mktemp -d "${OUTPUT_DIR:-/tmp}/awx-pdd-XXXXXX")"
+evidence="$pdd/evidence"
+mkdir -p "$pdd/project" "$pdd/env" "$pdd/inventory" "$evidence"
+cp files/incident.yml "$pdd/project/incident.yml"
+# AWX's localhost: a local connection with the Python that runs ansible-playbook (it has requests and jsonschema).
+echo 'localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"' > "$pdd/inventory/hosts"
+python - "$pdd/env" "$token" "$account_id" "$base_url" "$evidence" <<'PY'
+import json, os, sys
+env_dir, token, account_id, base_url, evidence = sys.argv[1:]
+# What the credential type of awx.rst injects (plus the simulator's address), and the survey's answers.
+with open(os.path.join(env_dir, 'envvars'), 'w') as envvars:
+    json.dump({'CLOUDFLARE_API_TOKEN': token, 'CLOUDFLARE_ACCOUNT_ID': account_id, 'CLOUDFLARE_BASE_URL': base_url}, envvars)
+with open(os.path.join(env_dir, 'extravars'), 'w') as extravars:
+    json.dump({'target_address': '203.0.113.10', 'target_port': '443', 'capture_seconds': 30, 'incident_dir': evidence}, extravars)
+PY
+
+ansible-runner run "$pdd" --playbook incident.yml --ident job1
+
+python - "$pdd" "$token" <<'PY'
+import glob, json, os, sys
+pdd, token = sys.argv[1:]
+artifacts = os.path.join(pdd, 'artifacts', 'job1')
+with open(os.path.join(artifacts, 'status')) as status, open(os.path.join(artifacts, 'rc')) as rc:
+    assert (status.read().strip(), rc.read().strip()) == ('successful', '0'), 'the job did not succeed'
+events = [json.load(open(path)) for path in sorted(glob.glob(os.path.join(artifacts, 'job_events', '*.json')))]
+assert any(event.get('event') == 'playbook_on_stats' for event in events), 'no playbook_on_stats event'
+summaries = [event['event_data']['res']['msg'] for event in events
+             if event.get('event') == 'runner_on_ok' and event['event_data'].get('task') == 'Show the summary']
+assert len(summaries) == 1 and ' success: 100 packets' in summaries[0], summaries
+pcaps = glob.glob(os.path.join(pdd, 'evidence', '*.pcap'))
+assert len(pcaps) == 1 and os.path.getsize(pcaps[0]) > 24, pcaps
+assert summaries[0].replace('\n', ' ').find(os.path.basename(pcaps[0])) >= 0, (summaries, pcaps)
+# The secret must be in no artifact that makes up the job output: stdout, stderr, job_events, fact_cache, status.
+# The one exception is ansible-runner's `command` file, its record of the process environment, which holds every
+# variable the credential injected by design; it must be readable by its owner only (AWX does not show this file
+# and masks such variables in the job's environment).
+checked = 0
+for directory, _subdirectories, files in os.walk(artifacts):
+    for name in files:
+        path = os.path.join(directory, name)
+        if path == os.path.join(artifacts, 'command'):
+            assert os.stat(path).st_mode & 0o077 == 0, 'the command artifact is readable by others'
+            continue
+        with open(path, 'rb') as artifact:
+            assert token.encode() not in artifact.read(), 'the token leaked into %s' % path
+        checked += 1
+assert checked > len(events), 'too few artifacts to check'
+print('ansible-runner job successful, %s, %d artifacts without the token' % (os.path.basename(pcaps[0]), checked))
+PY
