@@ -145,6 +145,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def wanted(capture, statuses, capture_type):
+    """Whether a capture passes the status and type filters (an unset filter passes everything)."""
+    if statuses and capture.get('status') not in statuses:
+        return False
+    return not capture_type or capture.get('type') == capture_type
+
+
 def main():
     module = PcapModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     module.check_id('id')
@@ -155,10 +162,8 @@ def main():
             if capture is None:
                 module.exit_json(changed=False, found=False)
             module.exit_json(changed=False, found=True, capture=masked(capture))
-        wanted_status, wanted_type = module.params['status'], module.params['type']
         captures = [masked(capture) for capture in list_captures(module.client)
-                    if (not wanted_status or capture.get('status') in wanted_status)
-                    and (not wanted_type or capture.get('type') == wanted_type)]
+                    if wanted(capture, module.params['status'], module.params['type'])]
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False)
     module.exit_json(changed=False, captures=captures)
