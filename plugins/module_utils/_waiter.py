@@ -10,12 +10,12 @@ __metaclass__ = type
 
 import time
 
-# The account-wide budget is 1200 requests per 5 minutes (4 per second) for everything the account does.
-# Polls are quick for the first QUICK_PHASE seconds, where short captures finish and pending turns into running,
-# then slow down to one every MAX_INTERVAL seconds: at most 27 in any minute, and completion is noticed within
-# FIRST_INTERVAL seconds early on, MAX_INTERVAL seconds later.
-FIRST_INTERVAL = 1.0
-QUICK_PHASE = 10.0
+# The account-wide budget is 1200 requests per 5 minutes (4 per second) for everything the account does. A wait
+# polls every FIRST_INTERVAL seconds for QUICK_PHASE seconds, where short captures finish, then slows down to one
+# every MAX_INTERVAL seconds: never more than 30 requests a minute, however short or long the wait, and completion
+# is noticed within FIRST_INTERVAL seconds early on and within MAX_INTERVAL seconds later.
+FIRST_INTERVAL = 2.0
+QUICK_PHASE = 20.0
 GROWTH = 1.5
 MAX_INTERVAL = 3.0
 

@@ -113,8 +113,8 @@ options:
     description:
       - Wait until the capture reaches a final status (V(success), V(complete) or V(failed)) before returning.
       - The task fails when the capture fails, with Cloudflare's C(error_message).
-      - Polls every second for the first 10 seconds, then every 3 seconds at most (no more than 30 requests in any
-        minute), so short captures are noticed within a second and long ones within 3 seconds.
+      - Polls every 2 seconds for the first 20 seconds, then every 3 seconds (never more than 30 requests a minute),
+        so completion is noticed within 2 or 3 seconds.
     type: bool
     default: false
   wait_timeout:
