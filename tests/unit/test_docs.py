@@ -40,3 +40,11 @@ def test_readme_names_every_module_and_the_role():
 def test_readme_test_command_is_what_ci_runs():
     assert '\nmake test' in read('README.md')
     assert re.search(r'^make test$', read('.ci', 'run'), re.MULTILINE)
+
+
+def test_awx_guide_shows_the_playbook_that_the_awx_test_runs():
+    guide = read('docs', 'docsite', 'rst', 'awx.rst')
+    block = guide.split('Put a playbook like this one in the project')[1].split('.. code-block:: yaml')[1].split('\n2. ')[0]
+    shown = yaml.safe_load('\n'.join(line[7:] for line in block.splitlines()))
+    tested = yaml.safe_load(read('tests', 'integration', 'targets', 'awx_runner', 'files', 'incident.yml'))
+    assert shown == tested
