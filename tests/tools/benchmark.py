@@ -219,7 +219,8 @@ def waiter_schedule(seconds, collection_dir):
         return clock[0]
 
     waiter = _waiter.Waiter(seconds * 2, clock=lambda: clock[0], sleep=lambda pause: clock.__setitem__(0, clock[0] + pause))
-    _value, elapsed = waiter.wait(fetch, lambda now: now >= seconds)
+    # As in capture_request, the create answer is the first value in hand: no poll at 0 s.
+    _value, elapsed = waiter.wait(fetch, lambda now: now >= seconds, first=-1.0)
     return polls, elapsed - seconds
 
 
