@@ -38,7 +38,6 @@ ALL_BODY_FIELDS = ('type', 'system', 'time_limit', 'packet_limit', 'byte_limit',
 # Capture statuses: the API's enum, grouped by what a caller does next.
 STATUSES = ('unknown', 'pending', 'running', 'conversion_pending', 'conversion_running', 'success', 'complete', 'failed')
 ACTIVE_STATUSES = frozenset(('pending', 'running'))
-CONVERTING_STATUSES = frozenset(('conversion_pending', 'conversion_running'))
 DONE_STATUSES = frozenset(('success', 'complete'))
 FAILED_STATUSES = frozenset(('failed',))
 TERMINAL_STATUSES = DONE_STATUSES | FAILED_STATUSES
@@ -302,6 +301,12 @@ def wait_for_capture(client, capture, timeout):
     waiter = Waiter(timeout)
     return waiter.wait(lambda: get_capture(client, capture['id']), lambda current: current.get('status') in TERMINAL_STATUSES,
                        first=capture)
+
+
+def still_waiting_message(capture_id, timeout):
+    """The message for a WaitTimeout: which capture, what it last was, how long was waited."""
+    return 'Packet capture %s is still %s after waiting %d s (wait_timeout)' % (
+        capture_id, timeout.last.get('status'), timeout.elapsed)
 
 
 def failure_message(capture):

@@ -197,6 +197,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
     failure_message,
     get_capture,
     masked,
+    still_waiting_message,
     wait_for_capture,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
@@ -247,8 +248,7 @@ def main():
             module.exit_json(changed=True, **result)
         saved = save_atomically(dest, mode, lambda write: download_capture(module.client, capture_id, write))
     except WaitTimeout as exc:
-        module.fail_json(msg='Packet capture %s is still %s after waiting %d s (wait_timeout)'
-                             % (capture_id, exc.last.get('status'), exc.elapsed), capture=masked(exc.last), **result)
+        module.fail_json(msg=still_waiting_message(capture_id, exc), capture=masked(exc.last), **result)
     except CloudflareAPIError as exc:
         module.fail_api(exc, **result)
     except DownloadError as exc:

@@ -278,6 +278,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
     failure_message,
     masked,
     request_capture,
+    still_waiting_message,
     wait_for_capture,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
@@ -332,8 +333,7 @@ def main():
         try:
             capture, elapsed = wait_for_capture(module.client, capture, module.params['wait_timeout'])
         except WaitTimeout as exc:
-            module.fail_json(msg='Packet capture %s is still %s after waiting %d s (wait_timeout); it goes on, '
-                                 'look again with capture_info' % (capture['id'], exc.last.get('status'), exc.elapsed),
+            module.fail_json(msg=still_waiting_message(capture['id'], exc) + '; it goes on, look again with capture_info',
                              status=exc.last.get('status'), pcap=masked(exc.last), elapsed=round(exc.elapsed, 1), **result)
         except CloudflareAPIError as exc:
             module.fail_api(exc, status=capture.get('status'), pcap=masked(capture), **result)
