@@ -6,19 +6,17 @@
 # .pcap must be on disk, and the token must appear in no artifact of the job output (stdout, job events, ...).
 set -eux
 
-config=../../integration_config.yml
-read_config() { python -c "import sys, yaml; print(yaml.safe_load(open('$config'))['$1'])"; }
+# shellcheck source=tests/integration/targets/setup_simulator/simulator.sh
+source ../setup_simulator/simulator.sh
 
 token="$(read_config cloudflare_api_token)"
 account_id="$(read_config cloudflare_account_id)"
 base_url="$(read_config cloudflare_base_url)"
-simulator_url="$(read_config simulator_url)"
 # The modules must get the credential from the job's environment, not from ansible-test's.
 unset CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL CLOUDFLARE_EMAIL CLOUDFLARE_API_KEY
 
-post_json() { python -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))" "$1" "$2"; }
-post_json "$simulator_url/reset" '{}'
-post_json "$simulator_url/config" '{"pending_seconds": 0.5, "running_seconds": 1, "conversion_seconds": 0.5, "download_packets": 100}'
+simulator_post /reset
+simulator_post /config '{"pending_seconds": 0.5, "running_seconds": 1, "conversion_seconds": 0.5, "download_packets": 100}'
 
 pdd="$(mktemp -d "${OUTPUT_DIR:-/tmp}/awx-pdd-XXXXXX")"
 evidence="$pdd/evidence"

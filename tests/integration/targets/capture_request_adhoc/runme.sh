@@ -3,18 +3,16 @@
 # the capture id and status printed. Also searches everything printed at -vvvv for the secrets.
 set -eux
 
-config=../../integration_config.yml
-read_config() { python -c "import sys, yaml; print(yaml.safe_load(open('$config'))['$1'])"; }
+# shellcheck source=tests/integration/targets/setup_simulator/simulator.sh
+source ../setup_simulator/simulator.sh
 
 CLOUDFLARE_API_TOKEN="$(read_config cloudflare_api_token)"
 CLOUDFLARE_ACCOUNT_ID="$(read_config cloudflare_account_id)"
 CLOUDFLARE_BASE_URL="$(read_config cloudflare_base_url)"
 export CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL
-simulator_url="$(read_config simulator_url)"
 output="${OUTPUT_DIR:-$(mktemp -d)}"
 
-curl_post() { python -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b'{}', method='POST'))" "$1"; }
-curl_post "$simulator_url/reset"
+simulator_post /reset
 
 # A successful ad-hoc request prints the new capture's id and status ("localhost | CHANGED => {...}").
 ansible localhost -m cloudflare.pcap.capture_request \
@@ -31,7 +29,7 @@ print('ad-hoc capture %s status %s' % (result['id'], result['status']))
 PY
 
 # Secrets never show, even at -vvvv, on success or failure.
-curl_post "$simulator_url/reset"
+simulator_post /reset
 destination='r2://pcaps?account-id=1&access-key-id=ADHOCKEYID&secret-access-key=ADHOCBUCKETSECRET'
 ansible localhost -vvvv -m cloudflare.pcap.capture_request \
   -a "type=full colo_name=ord02 time_limit=60 destination_conf=$destination" > "$output/verbose.txt" 2>&1

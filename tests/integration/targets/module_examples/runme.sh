@@ -2,8 +2,8 @@
 # Every module's EXAMPLES run, unchanged, against the simulator, so the documentation cannot rot.
 set -euo pipefail
 
-config=../../integration_config.yml
-read_config() { python -c "import sys, yaml; print(yaml.safe_load(open('$config'))['$1'])"; }
+# shellcheck source=tests/integration/targets/setup_simulator/simulator.sh
+source ../setup_simulator/simulator.sh
 output="${OUTPUT_DIR:-$(mktemp -d)}"
 
 # The examples that rely on the environment for credentials get them as AWX or a shell would give them.
@@ -11,9 +11,6 @@ CLOUDFLARE_API_TOKEN="$(read_config cloudflare_api_token)"
 CLOUDFLARE_ACCOUNT_ID="$(read_config cloudflare_account_id)"
 CLOUDFLARE_BASE_URL="$(read_config cloudflare_base_url)"
 export CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL
-simulator_url="$(read_config simulator_url)"
-
-post() { python -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))" "$1" "$2"; }
 
 mkdir -p "$output/examples" "$output/incident"
 python make_playbooks.py "$output/examples" > "$output/modules.txt"
@@ -21,13 +18,13 @@ test "$(wc -l < "$output/modules.txt")" -ge 6
 
 while read -r module; do
   # Quick captures and no one-a-minute rule: the examples request several captures in a row.
-  post "$simulator_url/reset" '{}'
+  simulator_post /reset
   # capture_stop's examples stop a full capture, which must still be running then, however slow the machine.
   running_seconds=1
   if [ "$module" = capture_stop ]; then running_seconds=300; fi
-  post "$simulator_url/config" "{\"simple_per_minute\": false, \"full_one_at_a_time\": false, \"pending_seconds\": 0.2, \"running_seconds\": $running_seconds, \"conversion_seconds\": 0.2}"
+  simulator_post /config "{\"simple_per_minute\": false, \"full_one_at_a_time\": false, \"pending_seconds\": 0.2, \"running_seconds\": $running_seconds, \"conversion_seconds\": 0.2}"
   echo "=== EXAMPLES of cloudflare.pcap.$module"
-  ansible-playbook "$output/examples/$module.yml" -e "@$config" \
+  ansible-playbook "$output/examples/$module.yml" -e @../../integration_config.yml \
     -e "incident_dir=$output/incident" \
     -e 'pcap_bucket_uri=s3://pcaps-bucket?region=us-east-1' \
     -e "cloudflare_base_url=$CLOUDFLARE_BASE_URL" | tee "$output/$module.log"

@@ -3,8 +3,8 @@
 # global API key, wrong credentials, and the keys inside an R2 bucket URI.
 set -eu
 
-config=../../integration_config.yml
-read_config() { python -c "import sys, yaml; print(yaml.safe_load(open('$config'))['$1'])"; }
+# shellcheck source=tests/integration/targets/setup_simulator/simulator.sh
+source ../setup_simulator/simulator.sh
 output="${OUTPUT_DIR:-$(mktemp -d)}"
 
 export LEAK_CHECK_BUCKET='r2://pcaps-evidence?account-id=0123&access-key-id=LEAKCHECKKEYID&secret-access-key=LEAKCHECKBUCKETSECRET'
@@ -12,7 +12,7 @@ export LEAK_CHECK_WRONG_TOKEN=leak-check-LEAKCHECKWRONGTOKEN
 export LEAK_CHECK_NEWLINE_TOKEN=$'LEAKCHECKNEWLINETOKEN\n'
 export LEAK_CHECK_WRONG_KEY=LEAKCHECKWRONGGLOBALKEY
 
-ansible-playbook playbook.yml -vvvv -e "@$config" -e "output_dir=$output" > "$output/vvvv.txt" 2>&1 || {
+ansible-playbook playbook.yml -vvvv -e @../../integration_config.yml -e "output_dir=$output" > "$output/vvvv.txt" 2>&1 || {
   tail -50 "$output/vvvv.txt"
   exit 1
 }
