@@ -10,30 +10,20 @@ import pytest
 import yaml
 
 from ansible_collections.cloudflare.pcap.plugins.modules import bucket_ownership
-from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, TOKEN, Reply, envelope, run_module
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import TOKEN, Reply, envelope, run_module
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__ownership import (
+    BUCKET_ID,
+    CHALLENGE,
+    OWNERSHIP,
+    URI,
+    bucket,
+    listed,
+    one,
+)
 
-BUCKET_ID = '9883874ecac311ec8475433579a6bf5f'
-URI = 'r2://pcaps-bucket?account-id=1&access-key-id=KEYID&secret-access-key=SECRETVALUE'
 MASKED_URI = 'r2://pcaps-bucket?********'
-CHALLENGE = 'ownership-challenge-1234abcd.txt'
-OWNERSHIP = '/client/v4/accounts/%s/pcaps/ownership' % ACCOUNT_ID
 DOCUMENTED = yaml.safe_load(bucket_ownership.RETURN)
 TYPES = {'str': str, 'dict': dict, 'list': list, 'int': int}
-
-
-def bucket(**fields):
-    record = {'id': BUCKET_ID, 'status': 'pending', 'submitted': '2026-11-27T08:00:00Z', 'destination_conf': URI,
-              'filename': CHALLENGE}
-    record.update(fields)
-    return record
-
-
-def listed(*buckets):
-    return Reply(200, envelope(list(buckets)))
-
-
-def one(**fields):
-    return Reply(200, envelope(bucket(**fields)))
 
 
 def mismatch():
