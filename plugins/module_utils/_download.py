@@ -9,8 +9,11 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import grp
 import hashlib
 import os
+import pwd
+import stat
 import re
 import tempfile
 
@@ -59,6 +62,30 @@ def describe_file(path):
     except NotAPcap as exc:
         raise DownloadError('it is not a pcap or pcapng file (%s)' % exc)
     return dict(dest=path, size=size, checksum=digest.hexdigest(), format=file_format, packets=packets)
+
+
+def path_attributes(path):
+    """What AnsibleModule adds to a result that names a path (state, mode, owner, group, uid, gid, size), and
+    state=absent when nothing is there."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return dict(state='absent')
+    if stat.S_ISLNK(st.st_mode):
+        state = 'link'
+    elif stat.S_ISDIR(st.st_mode):
+        state = 'directory'
+    else:
+        state = 'hard' if os.stat(path).st_nlink > 1 else 'file'
+    return dict(state=state, mode='0%03o' % stat.S_IMODE(st.st_mode), owner=_name_of(pwd.getpwuid, st.st_uid),
+                group=_name_of(grp.getgrgid, st.st_gid), uid=st.st_uid, gid=st.st_gid, size=st.st_size)
+
+
+def _name_of(lookup, number):
+    try:
+        return lookup(number)[0]
+    except KeyError:
+        return str(number)
 
 
 def save_atomically(dest, mode, fill):

@@ -38,20 +38,21 @@ _URL = re.compile(r'^https?://[^/\s?#]+(/[^\s?#]*)?$')
 _UNSENDABLE = re.compile(r'[\s\x00-\x1f\x7f]')
 
 
-class PcapModule(AnsibleModule):
-    """AnsibleModule with the connection options, validated before anything is sent, and one way to fail."""
+class PcapModuleBase:
+    """What every cloudflare.pcap module does besides AnsibleModule's own work: the credential checks, the client,
+    and one way to fail on an API error. Shared by PcapModule (the module run by AnsiballZ) and the action plugins'
+    in-process runner (plugins/plugin_utils/_in_process.py), which provide params, check_mode, warn, exit_json and
+    fail_json."""
 
-    def __init__(self, argument_spec, requires_jsonschema=False, **kwargs):
-        spec = dict(COMMON_ARGUMENT_SPEC)
-        spec.update(argument_spec)
-        super(PcapModule, self).__init__(argument_spec=spec, **kwargs)
+    _client = None
+
+    def _check_requirements_and_options(self, requires_jsonschema):
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
         # Looked up, not imported: the import is deferred to the one place that validates a body.
         if requires_jsonschema and importlib.util.find_spec('jsonschema') is None:
             self.fail_json(msg=missing_required_lib('jsonschema'))
         self._check_connection_options()
-        self._client = None
 
     def _check_connection_options(self):
         params = self.params
@@ -117,3 +118,17 @@ class PcapModule(AnsibleModule):
             raise TypeError('fail_api expects a CloudflareAPIError')
         result.update(error.as_result())
         self.fail_json(msg=error.message, **result)
+
+
+class PcapModule(PcapModuleBase, AnsibleModule):
+    """AnsibleModule with the connection options, validated before anything is sent."""
+
+    def __init__(self, argument_spec, requires_jsonschema=False, **kwargs):
+        super(PcapModule, self).__init__(argument_spec=with_common_options(argument_spec), **kwargs)
+        self._check_requirements_and_options(requires_jsonschema)
+
+
+def with_common_options(argument_spec):
+    spec = dict(COMMON_ARGUMENT_SPEC)
+    spec.update(argument_spec)
+    return spec

@@ -188,8 +188,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def main():
-    module = PcapModule(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+
+
+def run(module):
+    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     params = module.params
     try:
         ownership = BucketOwnership(module.client, params['destination_conf'], module.check_mode)
@@ -208,6 +211,10 @@ def main():
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=ownership.changed, bucket=masked(ownership.bucket))
     module.exit_json(changed=ownership.changed, bucket=masked(ownership.bucket))
+
+
+def main():
+    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

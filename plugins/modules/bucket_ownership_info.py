@@ -140,8 +140,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def main():
-    module = PcapModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+
+
+def run(module):
+    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     try:
         buckets = list_buckets(module.client)
     except CloudflareAPIError as exc:
@@ -151,6 +154,10 @@ def main():
         bucket = find_bucket(buckets, wanted)
         buckets = [] if bucket is None else [bucket]
     module.exit_json(changed=False, buckets=masked_buckets(buckets))
+
+
+def main():
+    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

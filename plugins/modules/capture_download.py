@@ -189,7 +189,13 @@ retry_after:
 import os
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
-from ansible_collections.cloudflare.pcap.plugins.module_utils._download import DownloadError, describe_file, resolve_dest, save_atomically
+from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
+    DownloadError,
+    describe_file,
+    path_attributes,
+    resolve_dest,
+    save_atomically,
+)
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
     FAILED_STATUSES,
@@ -212,8 +218,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def main():
-    module = PcapModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+
+
+def run(module):
+    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     module.check_id('id')
     params = module.params
     capture_id = params['id']
@@ -224,7 +233,7 @@ def main():
 
     if os.path.exists(dest) and not params['force']:
         try:
-            module.exit_json(changed=False, **describe_file(dest))
+            module.exit_json(changed=False, **dict(describe_file(dest), **path_attributes(dest)))
         except DownloadError as exc:
             module.fail_json(msg='dest: %s exists but %s; set force=true to replace it' % (dest, exc))
 
@@ -245,7 +254,7 @@ def main():
             module.fail_json(msg='Packet capture %s is %s, not ready for download; set wait=true to wait for it'
                                  % (capture_id, capture.get('status')), **result)
         if module.check_mode:
-            module.exit_json(changed=True, **result)
+            module.exit_json(changed=True, **dict(result, **path_attributes(dest)))
         saved = save_atomically(dest, mode, lambda write: download_capture(module.client, capture_id, write))
     except WaitTimeout as exc:
         module.fail_json(msg=still_waiting_message(capture_id, exc), capture=masked(exc.last), **result)
@@ -254,7 +263,12 @@ def main():
     except DownloadError as exc:
         module.fail_json(msg='Download of packet capture %s failed: %s' % (capture_id, exc), **result)
     result.update(saved)
+    result.update(path_attributes(dest))
     module.exit_json(changed=True, **result)
+
+
+def main():
+    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

@@ -152,8 +152,11 @@ def wanted(capture, statuses, capture_type):
     return not capture_type or capture.get('type') == capture_type
 
 
-def main():
-    module = PcapModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+
+
+def run(module):
+    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     module.check_id('id')
     capture_id = module.params['id']
     try:
@@ -167,6 +170,10 @@ def main():
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False)
     module.exit_json(changed=False, captures=captures)
+
+
+def main():
+    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

@@ -307,8 +307,11 @@ ARGUMENT_SPEC = dict(
 )
 
 
-def main():
-    module = PcapModule(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+
+
+def run(module):
+    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     try:
         body = build_capture_request(module.params)
     except PcapValidationError as exc:
@@ -342,6 +345,10 @@ def main():
     if capture.get('status') in FAILED_STATUSES:
         module.fail_json(msg=failure_message(capture), **result)
     module.exit_json(**result)
+
+
+def main():
+    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

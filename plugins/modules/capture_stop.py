@@ -102,8 +102,11 @@ def needs_stop(capture):
     return capture.get('status') in ACTIVE_STATUSES and not capture.get('stop_requested')
 
 
-def main():
-    module = PcapModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
+
+
+def run(module):
+    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     module.check_id('id')
     capture_id = module.params['id']
     try:
@@ -125,6 +128,10 @@ def main():
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False)
     module.exit_json(changed=True, capture=masked(capture))
+
+
+def main():
+    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ansible.module_utils import basic
+from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import run_in_process
 
 ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
 CAPTURE_ID = '66802ca5668e47a2b82c2e6746e45037'
@@ -123,8 +124,20 @@ def module_args(args):
         yield
 
 
+# How run_module runs a module: as AnsibleModule (the module's main(), as AnsiballZ would run it) or through the
+# action plugins' in-process runner. tests/unit/plugins/modules/conftest.py runs every module test both ways.
+RUNNERS = ('AnsibleModule', 'in-process')
+RUNNER = RUNNERS[0]
+
+
 def run_module(main, args, capsys):
-    """Run a module's main() in-process; return (failed, result) from the JSON it prints."""
+    """Run a module's main() (or its run() in-process); return (failed, result) from the JSON it prints."""
+    if RUNNER == 'in-process':
+        params = dict(args)
+        check_mode = params.pop('_ansible_check_mode', False)
+        task_name = params.pop('_ansible_module_name', None)
+        result = run_in_process(main.__module__.rsplit('.', 1)[1], params, check_mode=check_mode, task_name=task_name)
+        return bool(result.get('failed')), result
     with module_args(args):
         with pytest.raises(SystemExit) as exited:
             main()

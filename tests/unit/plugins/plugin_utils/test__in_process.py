@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The in-process runner gives exactly what the module gives (tests/unit/plugins/modules run every module test
+both ways; these compare whole results), and keeps AnsibleModule's guarantees: censored secrets, exits that no
+`except Exception` stops."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.cloudflare.pcap.plugins.modules import capture_download, capture_info, capture_request
+from ansible_collections.cloudflare.pcap.plugins.plugin_utils import _in_process
+from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import InProcessModule, ModuleExit, run_in_process
+from ansible_collections.cloudflare.pcap.tests.unit import helpers
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import CAPTURE_ID, TOKEN, Reply, envelope, run_module
+
+CAPTURE = {'id': CAPTURE_ID, 'status': 'success', 'type': 'simple', 'system': 'magic-transit', 'time_limit': 60,
+           'packet_limit': 2}
+PCAP = bytes.fromhex('d4c3b2a1020004000000000000000000ffff000001000000')  # libpcap header, no packets
+
+
+def both_ways(monkeypatch, stub_api, capsys, module, args, replies):
+    """The module's result as AnsibleModule prints it and as the in-process runner returns it."""
+    results = []
+    for runner in helpers.RUNNERS:
+        monkeypatch.setattr(helpers, 'RUNNER', runner)
+        stub_api.add(*replies)
+        results.append(run_module(module.main, dict(args), capsys))
+    return results
+
+
+@pytest.mark.parametrize('case', [
+    'created', 'check mode', 'bad bound', 'unknown option', 'wrong type', 'api error', 'no credentials',
+])
+def test_capture_request_results_are_identical(case, monkeypatch, stub_api, connection_args, capsys):
+    args = dict(connection_args, time_limit=60, packet_limit=100)
+    replies = [Reply(200, envelope([])), Reply(200, envelope(dict(CAPTURE, status='pending')))]
+    if case == 'check mode':
+        args['_ansible_check_mode'] = True
+    elif case == 'bad bound':
+        args['time_limit'] = 301
+    elif case == 'unknown option':
+        args.update(bogus=1, _ansible_module_name='cloudflare.pcap.capture_request')
+    elif case == 'wrong type':
+        args['packet_limit'] = 'many'
+    elif case == 'api error':
+        replies = [Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}]))]
+    elif case == 'no credentials':
+        del args['api_token']
+    as_module, in_process = both_ways(monkeypatch, stub_api, capsys, capture_request, args, replies)
+    assert as_module == in_process
+    assert TOKEN not in json.dumps(in_process[1])
+
+
+def test_capture_download_results_are_identical_with_file_attributes(monkeypatch, stub_api, connection_args, capsys,
+                                                                     tmp_path):
+    args = dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path) + '/')
+    first, second = both_ways(monkeypatch, stub_api, capsys, capture_download, dict(args, force=True), [
+        Reply(200, envelope(CAPTURE)), Reply(200, PCAP, {'Content-Type': 'application/vnd.tcpdump.pcap'}, kind='raw'),
+    ])
+    assert first == second
+    assert first[1]['state'] == 'file' and first[1]['mode'] == '0600' and first[1]['size'] == len(PCAP)
+    assert first[1]['uid'] == os.getuid()
+
+
+def test_check_mode_download_says_dest_is_absent(monkeypatch, stub_api, connection_args, capsys, tmp_path):
+    args = dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path / 'new.pcap'), _ansible_check_mode=True)
+    as_module, in_process = both_ways(monkeypatch, stub_api, capsys, capture_download, args,
+                                      [Reply(200, envelope(CAPTURE))])
+    assert as_module == in_process
+    assert in_process[1]['state'] == 'absent' and in_process[1]['changed'] is True
+
+
+def test_secrets_are_censored_wherever_they_appear(stub_api, connection_args):
+    # Cloudflare echoing the token in an error message must not bring it into the result.
+    stub_api.add(Reply(400, envelope(None, False, [{'code': 1, 'message': 'bad token %s' % TOKEN}])))
+    result = run_in_process('capture_info', dict(connection_args, id=CAPTURE_ID))
+    assert result['failed'] is True
+    assert TOKEN not in json.dumps(result)
+    assert result['invocation']['module_args']['api_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+
+
+def test_warnings_are_returned_like_the_module_returns_them(stub_api, connection_args):
+    stub_api.add(Reply(200, envelope(CAPTURE)))
+    result = run_in_process('capture_info', dict(connection_args, id=CAPTURE_ID, validate_certs=False))
+    assert len(result['warnings']) == 1 and result['warnings'][0].startswith('validate_certs=false')
+
+
+def test_exit_is_not_stopped_by_except_exception(connection_args):
+    module = InProcessModule('t', dict(connection_args), argument_spec={})
+    with pytest.raises(ModuleExit) as exited:
+        try:
+            module.exit_json(changed=False)
+        except Exception:  # pylint: disable=broad-except  # what a module's own handler might do
+            pytest.fail('ModuleExit was caught by except Exception')
+    assert exited.value.result == {'changed': False, 'invocation': {'module_args': dict(
+        connection_args, api_token='VALUE_SPECIFIED_IN_NO_LOG_PARAMETER', api_email=None, api_key=None,
+        validate_certs=True, timeout=30)}}
+
+
+def test_a_module_that_ends_without_a_result_is_a_bug(monkeypatch, connection_args):
+    monkeypatch.setattr(capture_info, 'run', lambda module: None)
+    with pytest.raises(RuntimeError, match='returned without a result'):
+        run_in_process('capture_info', dict(connection_args, id=CAPTURE_ID))
+
+
+def test_check_mode_of_a_module_without_it_is_skipped(connection_args):
+    with pytest.raises(ModuleExit) as exited:
+        InProcessModule('t', dict(connection_args), argument_spec={}, check_mode=True)
+    assert exited.value.result == {'skipped': True, 'msg': 'remote module (t) does not support check mode'}
+
+
+def test_runs_the_modules_of_the_collection_only():
+    assert _in_process.MODULES_PACKAGE == 'ansible_collections.cloudflare.pcap.plugins.modules.'
