@@ -9,11 +9,12 @@ Everything runs against the Cloudflare PCAP API simulator on loopback, with the 
 slows all of them alike; medians and min-max are printed, and the ratios of the medians. It is a report, not a test:
 it asserts nothing about time.
 
-1. one ad-hoc run of capture_request / of ansible.builtin.uri doing the same POST / of ansible.builtin.ping
+1. one ad-hoc run of capture_request / of ansible.builtin.uri doing the same POST / of ansible.builtin.ping; and
+   capture_request run as a module (AnsiballZ), as it runs on other hosts, for comparison
 2. the incident workflow (request, wait, download) through the role, through the modules, and hand-written with
    uri + until + get_url; the simulator finishes every capture after a fixed time, reported as overhead on top
 3. API requests spent while waiting for a capture, measured for one duration and computed for longer ones
-4. where the time goes inside one module run
+4. where the time of one capture_request goes, in-process and as a module
 """
 
 from __future__ import annotations
@@ -100,7 +101,29 @@ PLAYBOOKS = {
 ''' % HAND_WRITTEN_DELAY,
 }
 
-PROFILE_SCRIPT = r'''
+# What the worker process does for one capture_request task run in-process; the action plugin machinery of
+# ansible-core is loaded before the task starts, whatever the module.
+PROFILE_IN_PROCESS = r'''
+import json, sys, time
+import ansible.plugins.action
+marks = [('start', time.perf_counter())]
+import requests
+marks.append(('import requests', time.perf_counter()))
+import jsonschema
+marks.append(('import jsonschema', time.perf_counter()))
+from ansible_collections.cloudflare.pcap.plugins.plugin_utils import _in_process
+from ansible_collections.cloudflare.pcap.plugins.modules import capture_request
+marks.append(('import the runner, the module and the module_utils', time.perf_counter()))
+result = _in_process.run_in_process('capture_request', dict(
+    base_url=sys.argv[1], account_id=sys.argv[2], api_token=sys.argv[3], time_limit=30, packet_limit=100,
+    filter_v1={'destination_port': 443, 'protocol': 6}))
+assert not result.get('failed'), result
+marks.append(('validate, list captures, POST (loopback), shape the result', time.perf_counter()))
+print(json.dumps([(name, moment - marks[index][1]) for index, (name, moment) in enumerate(marks[1:])]))
+'''
+
+# What the module's Python does when the module runs through AnsiballZ (another host, become, async, ...).
+PROFILE_AS_MODULE = r'''
 import json, sys, time
 marks = [('start', time.perf_counter())]
 import ansible.module_utils.basic
@@ -152,7 +175,7 @@ def summary(samples):
 
 def ratio_line(name, numerator, denominator, target):
     value = statistics.median(numerator) / statistics.median(denominator)
-    print('  %-44s %5.2f   (target %s)' % (name, value, target))
+    print('  %-44s %5.2f   (%s)' % (name, value, 'target %s' % target if target else 'no target, for comparison'))
 
 
 def adhoc(toolchain, running, env, cwd, rounds):
@@ -166,6 +189,11 @@ def adhoc(toolchain, running, env, cwd, rounds):
             'url': '%s/accounts/%s/pcaps' % (running.base_url, account), 'method': 'POST', 'body_format': 'json',
             'body': json.loads(body), 'headers': {'Authorization': 'Bearer ' + token}})],
         'ping': ['-m', 'ansible.builtin.ping'],
+        # The same interpreter, spelled differently: the action plugin runs the module through AnsiballZ, as it
+        # does for other hosts, become and async.
+        'capture_request as a module': ['-m', 'cloudflare.pcap.capture_request', '-e', json.dumps({
+            'ansible_python_interpreter': os.path.join(os.path.dirname(toolchain.bin('python')), '.', 'python')}),
+                                        '-a', 'time_limit=30 packet_limit=100 filter_v1={"destination_port":443,"protocol":6}'],
     }
     samples = {name: [] for name in variants}
     for _round in range(rounds):
@@ -177,6 +205,8 @@ def adhoc(toolchain, running, env, cwd, rounds):
         print('  %-44s %s' % (name, summary(values)))
     ratio_line('capture_request / uri', samples['capture_request'], samples['uri (same POST)'], '<= 1.00')
     ratio_line('capture_request / ping', samples['capture_request'], samples['ping'], '<= 1.15')
+    ratio_line('capture_request as a module / uri', samples['capture_request as a module'], samples['uri (same POST)'],
+               None)
 
 
 def workflow(toolchain, running, env, cwd, rounds, scratch):
@@ -255,18 +285,22 @@ def requests_while_waiting(toolchain, running, env, cwd, collection_dir):
 
 
 def profile(toolchain, running, env, cwd):
-    reset(running)
-    output = subprocess.run([toolchain.bin('python'), '-c', PROFILE_SCRIPT, running.base_url, pipeline.SIMULATOR_ACCOUNT_ID,
-                             pipeline.SIMULATOR_API_TOKEN], env=dict(env, PYTHONPATH=pipeline.COLLECTIONS_DIR), cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False).stdout
-    try:
-        phases = json.loads(output.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise PipelineError('the profile run failed:\n' + output[-2000:])
-    total = sum(seconds for _name, seconds in phases)
-    print('\n(4) Inside one module run (the Python work AnsiballZ runs on the target), %.0f ms in all:' % (total * 1000))
-    for name, seconds in phases:
-        print('  %-52s %6.1f ms  %3.0f%%' % (name, seconds * 1000, 100 * seconds / total))
+    print('\n(4) Where the time of one capture_request goes (Python work only; the start-up of Ansible is not in it)')
+    for title, script in (('in-process, in the worker process (localhost tasks)', PROFILE_IN_PROCESS),
+                          ('as a module, inside the Python that AnsiballZ starts (other hosts, become, async)',
+                           PROFILE_AS_MODULE)):
+        reset(running)
+        output = subprocess.run([toolchain.bin('python'), '-c', script, running.base_url, pipeline.SIMULATOR_ACCOUNT_ID,
+                                 pipeline.SIMULATOR_API_TOKEN], env=dict(env, PYTHONPATH=pipeline.COLLECTIONS_DIR),
+                                cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False).stdout
+        try:
+            phases = json.loads(output.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            raise PipelineError('the profile run failed:\n' + output[-2000:])
+        total = sum(seconds for _name, seconds in phases)
+        print('  %s: %.0f ms in all' % (title, total * 1000))
+        for name, seconds in phases:
+            print('    %-58s %6.1f ms  %3.0f%%' % (name, seconds * 1000, 100 * seconds / total))
 
 
 def main():

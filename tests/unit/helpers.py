@@ -130,6 +130,29 @@ RUNNERS = ('AnsibleModule', 'in-process')
 RUNNER = RUNNERS[0]
 
 
+@contextlib.contextmanager
+def as_module_process():
+    """A module runs in its own process, where ansible-core 2.19+ returns warnings with the result; in a test
+    process that has imported controller code (the action plugin tests) it would display them instead."""
+    from ansible.module_utils.common import warnings
+    # Warnings collected by earlier runs in this test process would otherwise join this run's result.
+    with mock.patch.object(warnings, '_global_warnings', type(warnings._global_warnings)()), \
+            mock.patch.object(warnings, '_global_deprecations', type(warnings._global_deprecations)()):
+        try:
+            from ansible.module_utils import _internal
+        except ImportError:  # ansible-core < 2.19
+            yield
+            return
+        with mock.patch.object(_internal, 'is_controller', False):
+            yield
+
+
+def warning_texts(result):
+    """The messages of a result's warnings: strings before ansible-core 2.19 and in-process, WarningSummary
+    structures from AnsibleModule after; the executor takes both."""
+    return [warning if isinstance(warning, str) else warning['event']['msg'] for warning in result.get('warnings', [])]
+
+
 def run_module(main, args, capsys):
     """Run a module's main() (or its run() in-process); return (failed, result) from the JSON it prints."""
     if RUNNER == 'in-process':
@@ -138,7 +161,7 @@ def run_module(main, args, capsys):
         task_name = params.pop('_ansible_module_name', None)
         result = run_in_process(main.__module__.rsplit('.', 1)[1], params, check_mode=check_mode, task_name=task_name)
         return bool(result.get('failed')), result
-    with module_args(args):
+    with module_args(args), as_module_process():
         with pytest.raises(SystemExit) as exited:
             main()
     result = json.loads(capsys.readouterr().out)

@@ -17,7 +17,7 @@ from ansible_collections.cloudflare.pcap.plugins.modules import capture_download
 from ansible_collections.cloudflare.pcap.plugins.plugin_utils import _in_process
 from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import InProcessModule, ModuleExit, run_in_process
 from ansible_collections.cloudflare.pcap.tests.unit import helpers
-from ansible_collections.cloudflare.pcap.tests.unit.helpers import CAPTURE_ID, TOKEN, Reply, envelope, run_module
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import CAPTURE_ID, TOKEN, Reply, envelope, run_module, warning_texts
 
 CAPTURE = {'id': CAPTURE_ID, 'status': 'success', 'type': 'simple', 'system': 'magic-transit', 'time_limit': 60,
            'packet_limit': 2}
@@ -30,12 +30,15 @@ def both_ways(monkeypatch, stub_api, capsys, module, args, replies):
     for runner in helpers.RUNNERS:
         monkeypatch.setattr(helpers, 'RUNNER', runner)
         stub_api.add(*replies)
-        results.append(run_module(module.main, dict(args), capsys))
+        failed, result = run_module(module.main, dict(args), capsys)
+        if 'warnings' in result:
+            result['warnings'] = warning_texts(result)
+        results.append((failed, result))
     return results
 
 
 @pytest.mark.parametrize('case', [
-    'created', 'check mode', 'bad bound', 'unknown option', 'wrong type', 'api error', 'no credentials',
+    'created', 'check mode', 'bad bound', 'unknown option', 'wrong type', 'api error', 'no credentials', 'warning',
 ])
 def test_capture_request_results_are_identical(case, monkeypatch, stub_api, connection_args, capsys):
     args = dict(connection_args, time_limit=60, packet_limit=100)
@@ -52,6 +55,8 @@ def test_capture_request_results_are_identical(case, monkeypatch, stub_api, conn
         replies = [Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}]))]
     elif case == 'no credentials':
         del args['api_token']
+    elif case == 'warning':
+        args['validate_certs'] = False
     as_module, in_process = both_ways(monkeypatch, stub_api, capsys, capture_request, args, replies)
     assert as_module == in_process
     assert TOKEN not in json.dumps(in_process[1])
