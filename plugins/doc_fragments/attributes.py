@@ -27,15 +27,16 @@ attributes:
       the controller.
     support: full
     details:
-      - When the task would run the module on the controller itself (a C(local) connection such as C(localhost)
+      - "When the task would run the module on the controller itself (a C(local) connection such as C(localhost)
         or C(delegate_to: localhost), no C(become), no C(async), and the controller's Python or interpreter
         discovery), the action plugin runs the module's code inside Ansible's worker process instead of starting a
-        new Python; the results are the same, the task is faster.
+        new Python; the results are the same, the task is faster."
       - Otherwise (another host, an explicitly chosen C(ansible_python_interpreter), C(become), C(async)) the
         module runs as usual on the target host, which then needs C(requests) (and C(jsonschema)).
   async:
     description: Supports being used with the C(async) keyword.
     support: full
+'''
 
     # Membership of the action group, so one module_defaults entry configures every module.
     ACTIONGROUP_ALL = r'''

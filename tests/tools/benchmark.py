@@ -182,18 +182,19 @@ def adhoc(toolchain, running, env, cwd, rounds):
     account, token = pipeline.SIMULATOR_ACCOUNT_ID, pipeline.SIMULATOR_API_TOKEN
     body = '{"type":"simple","system":"magic-transit","time_limit":30,"packet_limit":100,' \
            '"filter_v1":{"destination_port":443,"protocol":6}}'
+    capture_request = ['-m', 'cloudflare.pcap.capture_request',
+                       '-a', 'time_limit=30 packet_limit=100 filter_v1={"destination_port":443,"protocol":6}']
+    # The same interpreter, spelled differently: the action plugin runs the module through AnsiballZ, as it does for
+    # other hosts, become and async.
+    as_a_module = ['-e', json.dumps({
+        'ansible_python_interpreter': os.path.join(os.path.dirname(toolchain.bin('python')), '.', 'python')})]
     variants = {
-        'capture_request': ['-m', 'cloudflare.pcap.capture_request',
-                            '-a', 'time_limit=30 packet_limit=100 filter_v1={"destination_port":443,"protocol":6}'],
+        'capture_request': capture_request,
         'uri (same POST)': ['-m', 'ansible.builtin.uri', '-a', json.dumps({
             'url': '%s/accounts/%s/pcaps' % (running.base_url, account), 'method': 'POST', 'body_format': 'json',
             'body': json.loads(body), 'headers': {'Authorization': 'Bearer ' + token}})],
         'ping': ['-m', 'ansible.builtin.ping'],
-        # The same interpreter, spelled differently: the action plugin runs the module through AnsiballZ, as it
-        # does for other hosts, become and async.
-        'capture_request as a module': ['-m', 'cloudflare.pcap.capture_request', '-e', json.dumps({
-            'ansible_python_interpreter': os.path.join(os.path.dirname(toolchain.bin('python')), '.', 'python')}),
-                                        '-a', 'time_limit=30 packet_limit=100 filter_v1={"destination_port":443,"protocol":6}'],
+        'capture_request as a module': as_a_module + capture_request,
     }
     samples = {name: [] for name in variants}
     for _round in range(rounds):
