@@ -28,7 +28,7 @@ def action(transport='local', become=False, async_val=0, delegate_to=None, envir
                            args={}, action='cloudflare.pcap.capture_request')
     connection = SimpleNamespace(transport=transport, _shell=SimpleNamespace(env_prefix=lambda **env: ''))
     return ActionModule(task, connection, SimpleNamespace(become=become, remote_addr='localhost'), None,
-                        IdentityTemplar())
+                        IdentityTemplar(), None)
 
 
 def test_a_localhost_task_runs_in_process():
