@@ -233,7 +233,7 @@ def run(module):
 
     if os.path.exists(dest) and not params['force']:
         try:
-            module.exit_json(changed=False, **dict(describe_file(dest), **path_attributes(dest)))
+            module.exit_json(changed=False, **describe_file(dest))
         except DownloadError as exc:
             module.fail_json(msg='dest: %s exists but %s; set force=true to replace it' % (dest, exc))
 
@@ -254,6 +254,8 @@ def run(module):
             module.fail_json(msg='Packet capture %s is %s, not ready for download; set wait=true to wait for it'
                                  % (capture_id, capture.get('status')), **result)
         if module.check_mode:
+            # state=absent for a dest not there yet; for a file that is there, the same attributes as after a
+            # download (add_path_info adds them to every result naming an existing dest).
             module.exit_json(changed=True, **dict(result, **path_attributes(dest)))
         saved = save_atomically(dest, mode, lambda write: download_capture(module.client, capture_id, write))
     except WaitTimeout as exc:
@@ -263,7 +265,6 @@ def run(module):
     except DownloadError as exc:
         module.fail_json(msg='Download of packet capture %s failed: %s' % (capture_id, exc), **result)
     result.update(saved)
-    result.update(path_attributes(dest))
     module.exit_json(changed=True, **result)
 
 

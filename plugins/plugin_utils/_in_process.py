@@ -48,11 +48,9 @@ class InProcessModule(PcapModuleBase):
         self._name = name
         self._warnings = []
         self.check_mode = check_mode
-        self.params = dict(params)
-        self.no_log_values = set()
-        validation = ModuleArgumentSpecValidator(with_common_options(argument_spec)).validate(self.params)
-        self.params.update(validation.validated_parameters)
-        self.no_log_values.update(validation._no_log_values)
+        validation = ModuleArgumentSpecValidator(with_common_options(argument_spec)).validate(params)
+        self.params = validation.validated_parameters
+        self.no_log_values = validation._no_log_values
         if validation.error_messages:
             # The same message as AnsibleModule's, which fails on the first error, even in check mode.
             msg = validation.errors.msg

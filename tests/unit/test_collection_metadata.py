@@ -2,7 +2,8 @@
 # Copyright (c) cloudflare.pcap contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Collection metadata that must follow the plugins: the action group and the doc fragment memberships."""
+"""Collection metadata that must follow the plugins: the action group, the doc fragment memberships and the
+action plugins."""
 
 from __future__ import annotations
 
@@ -29,3 +30,12 @@ def test_every_module_documents_its_action_group_membership():
         with open(os.path.join(MODULES_DIR, name + '.py'), encoding='utf-8') as source:
             text = source.read()
         assert 'cloudflare.pcap.attributes.actiongroup_all' in text, name
+
+
+def test_every_module_has_its_action_plugin():
+    action_dir = os.path.join(ROOT, 'plugins', 'action')
+    actions = sorted(name[:-3] for name in os.listdir(action_dir) if name.endswith('.py'))
+    assert actions == modules()
+    for name in actions:
+        with open(os.path.join(action_dir, name + '.py'), encoding='utf-8') as source:
+            assert "MODULE = '%s'" % name in source.read(), name

@@ -12,13 +12,10 @@ export LEAK_CHECK_WRONG_TOKEN=leak-check-LEAKCHECKWRONGTOKEN
 export LEAK_CHECK_NEWLINE_TOKEN=$'LEAKCHECKNEWLINETOKEN\n'
 export LEAK_CHECK_WRONG_KEY=LEAKCHECKWRONGGLOBALKEY
 
-# Once as the action plugins run the modules on the controller (in-process), once as modules (AnsiballZ): an
-# interpreter path spelled differently from the controller's Python makes the action plugins run the module.
-python_dir="$(python -c 'import os, sys; print(os.path.dirname(sys.executable))')"
-python_name="$(python -c 'import os, sys; print(os.path.basename(sys.executable))')"
+# Once as the action plugins run the modules on the controller (in-process), once as modules (AnsiballZ).
 for where in in-process module; do
   interpreter=()
-  [ "$where" = module ] && interpreter=(-e "ansible_python_interpreter=$python_dir/./$python_name")
+  [ "$where" = module ] && interpreter=(-e "ansible_python_interpreter=$(module_interpreter)")
   ansible-playbook playbook.yml -vvvv -e @../../integration_config.yml -e "output_dir=$output" "${interpreter[@]}" \
     > "$output/vvvv-$where.txt" 2>&1 || {
     tail -50 "$output/vvvv-$where.txt"

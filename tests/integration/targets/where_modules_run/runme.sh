@@ -8,9 +8,6 @@ source ../setup_simulator/simulator.sh
 output="${OUTPUT_DIR:-$(mktemp -d)}"
 unset CLOUDFLARE_API_TOKEN CLOUDFLARE_EMAIL CLOUDFLARE_API_KEY
 
-python_dir="$(python -c 'import os, sys; print(os.path.dirname(sys.executable))')"
-python_name="$(python -c 'import os, sys; print(os.path.basename(sys.executable))')"
-
 run() {  # run WHERE [ansible-playbook arguments]
   local where="$1"
   shift
@@ -23,7 +20,7 @@ run() {  # run WHERE [ansible-playbook arguments]
 }
 
 run in-process
-run module -e "ansible_python_interpreter=$python_dir/./$python_name"
+run module -e "ansible_python_interpreter=$(module_interpreter)"
 
 # In-process: no cloudflare.pcap module went through AnsiballZ, except the async one.
 grep -q 'cloudflare.pcap.capture_request runs in-process on the controller' "$output/in-process.txt"

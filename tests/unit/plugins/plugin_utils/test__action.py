@@ -70,14 +70,3 @@ def test_the_task_environment_is_seen_while_the_module_runs_and_gone_afterwards(
         assert os.environ['CLOUDFLARE_ACCOUNT_ID'] == 'overridden'
     assert 'CLOUDFLARE_API_TOKEN' not in os.environ
     assert os.environ['CLOUDFLARE_ACCOUNT_ID'] == 'from-the-shell'
-
-
-def test_every_module_has_its_action_plugin():
-    here = os.path.dirname(os.path.abspath(__file__))
-    plugins = os.path.join(here, '..', '..', '..', '..', 'plugins')
-    modules = {name[:-3] for name in os.listdir(os.path.join(plugins, 'modules')) if name.endswith('.py')}
-    actions = {name[:-3] for name in os.listdir(os.path.join(plugins, 'action')) if name.endswith('.py')}
-    assert actions == modules
-    for name in actions:
-        with open(os.path.join(plugins, 'action', name + '.py')) as source:
-            assert "MODULE = '%s'" % name in source.read(), name
