@@ -2,17 +2,19 @@
 #   make test                            every stage for every toolchain (tests/tools/run_tests.py)
 #   make test STAGES=sanity,units        a subset of the stages
 #   make test TOOLCHAINS=core-2.19-py3.11  a subset of the ansible-core/Python matrix
+#   make test STAGES=integration TARGETS=capture_request  some integration targets only
 #   make demo                            the demo playbook against the simulator (tests/tools/demo.py)
 #   make benchmark                       the performance report against ansible.builtin.uri (tests/tools/benchmark.py)
 PYTHON ?= python3
 STAGES ?=
 TOOLCHAINS ?=
+TARGETS ?=
 ROUNDS ?=
 
 .PHONY: test demo benchmark clean
 
 test:
-	$(PYTHON) tests/tools/run_tests.py $(if $(STAGES),--stages $(STAGES)) $(if $(TOOLCHAINS),--toolchains $(TOOLCHAINS))
+	$(PYTHON) tests/tools/run_tests.py $(if $(STAGES),--stages $(STAGES)) $(if $(TOOLCHAINS),--toolchains $(TOOLCHAINS)) $(if $(TARGETS),--targets $(TARGETS))
 
 demo:
 	$(PYTHON) tests/tools/demo.py

@@ -28,7 +28,8 @@ import urllib.request
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENVS_DIR = os.path.join(REPO_ROOT, '.venvs')
-BUILD_DIR = os.path.join(REPO_ROOT, 'build')
+# CFPCAP_BUILD_DIR lets two runs on one checkout (say, one target while the suite runs) keep out of each other's way.
+BUILD_DIR = os.environ.get('CFPCAP_BUILD_DIR') or os.path.join(REPO_ROOT, 'build')
 LOGS_DIR = os.path.join(BUILD_DIR, 'logs')
 COLLECTIONS_DIR = os.path.join(BUILD_DIR, 'collections')
 COLLECTION_COPY = os.path.join(COLLECTIONS_DIR, 'ansible_collections', 'cloudflare', 'pcap')

@@ -72,9 +72,10 @@ class StageResult:
 class StageRunner:
     """Runs the stages of one toolchain in the collection copy; each stage method returns (passed, failed, note)."""
 
-    def __init__(self, toolchain: Toolchain, collection_dir: str) -> None:
+    def __init__(self, toolchain: Toolchain, collection_dir: str, targets: tuple[str, ...] = ()) -> None:
         self.toolchain = toolchain
         self.collection_dir = collection_dir
+        self.targets = targets  # integration targets to run; empty: all of them
 
     def log_path(self, stage: str) -> str:
         return os.path.join(pipeline.LOGS_DIR, '%s-%s.log' % (self.toolchain.name, stage))
@@ -160,7 +161,7 @@ class StageRunner:
         with pipeline.simulator(self.toolchain.bin('python'), self.collection_dir) as running:
             write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running)
             # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
-            returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error')
+            returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error', *self.targets)
         # Hidden targets (setup_*) run only as dependencies of real ones, whose results include them.
         ran = set(re.findall(r'^Running (\S+) integration test (?:role|script)$', output, re.MULTILINE)) - hidden_targets(targets_dir)
         # ansible-test ends a run with failures by listing them, one target name a line.
@@ -347,13 +348,13 @@ def ensure_lint_venv() -> str:
     return venv_dir
 
 
-def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageResult]) -> None:
+def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageResult], targets: tuple[str, ...] = ()) -> None:
     """Run the stages for one toolchain, appending each result as it comes (so an interruption keeps them)."""
     log('\n==== %s: %s' % (toolchain.name, ', '.join(stages)))
     started = time.monotonic()
     try:
         pipeline.ensure_venv(toolchain)
-        runner = StageRunner(toolchain, pipeline.copy_collection())
+        runner = StageRunner(toolchain, pipeline.copy_collection(), targets)
     except (PipelineError, OSError, subprocess.SubprocessError) as error:
         # Without a virtualenv or a copy no stage can run: each one counts as failed.
         log('ERROR: %s' % error)
@@ -391,7 +392,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--stages', default=','.join(ALL_STAGES), help='comma-separated subset of: %s' % ', '.join(ALL_STAGES))
     parser.add_argument('--toolchains', default=','.join(toolchain.name for toolchain in MATRIX),
                         help='comma-separated subset of: %s' % ', '.join(toolchain.name for toolchain in MATRIX))
+    parser.add_argument('--targets', default='', help='comma-separated integration targets (default: all)')
     args = parser.parse_args(argv)
+    args.targets = tuple(target for target in args.targets.split(',') if target)
     args.stages = [stage for stage in args.stages.split(',') if stage]
     args.toolchains = [name for name in args.toolchains.split(',') if name]
     unknown = sorted(set(args.stages) - set(ALL_STAGES)) + sorted(set(args.toolchains) - {toolchain.name for toolchain in MATRIX})
@@ -410,7 +413,7 @@ def main(argv: list[str]) -> int:
         for toolchain in MATRIX:
             stages = [stage for stage in ALL_STAGES if stage in args.stages and stage in toolchain.stages]
             if toolchain.name in args.toolchains and stages:
-                run_toolchain(toolchain, stages, results)
+                run_toolchain(toolchain, stages, results, args.targets)
     except KeyboardInterrupt:
         # The servers are stopped by now (the `finally` blocks ran); the stage that was running counts as failed.
         interrupted = True
