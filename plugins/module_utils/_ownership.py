@@ -15,7 +15,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
     expect_records,
     is_cloudflare_id,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import PcapValidationError, masked, validate_schema
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked, validate_schema
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import (
     OWNERSHIP_REQUEST_SCHEMA,
     OWNERSHIP_VALIDATE_REQUEST_SCHEMA,

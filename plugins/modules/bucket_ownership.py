@@ -179,7 +179,7 @@ retry_after:
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import BucketOwnership
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import PcapValidationError, masked
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked
 
 ARGUMENT_SPEC = dict(
     destination_conf=dict(type='str', required=True, no_log=True),

@@ -197,15 +197,15 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
     save_atomically,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     FAILED_STATUSES,
     download_capture,
     failure_message,
     get_capture,
-    masked,
     still_waiting_message,
     wait_for_capture,
 )
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked
 from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
 
 ARGUMENT_SPEC = dict(

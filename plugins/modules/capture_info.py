@@ -136,7 +136,8 @@ retry_after:
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import STATUSES, get_capture, list_captures, masked
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import STATUSES, get_capture, list_captures
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked
 
 ARGUMENT_SPEC = dict(
     id=dict(type='str'),

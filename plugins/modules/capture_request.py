@@ -271,16 +271,15 @@ retry_after:
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import build_capture_request
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     FAILED_STATUSES,
-    PcapValidationError,
-    build_capture_request,
     failure_message,
-    masked,
     request_capture,
     still_waiting_message,
     wait_for_capture,
 )
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked
 from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
 
 FILTER_OPTIONS = dict(

@@ -91,7 +91,8 @@ retry_after:
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import ACTIVE_STATUSES, get_capture, masked, stop_capture
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import ACTIVE_STATUSES, get_capture, stop_capture
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked
 
 ARGUMENT_SPEC = dict(
     id=dict(type='str', required=True),

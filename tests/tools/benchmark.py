@@ -132,15 +132,15 @@ import requests
 marks.append(('import requests', time.perf_counter()))
 import jsonschema
 marks.append(('import jsonschema', time.perf_counter()))
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _pcap
+from ansible_collections.cloudflare.pcap.plugins.module_utils import _capture_body, _captures, _client
 marks.append(('import the collection module_utils', time.perf_counter()))
 params = dict(type='simple', system='magic-transit', time_limit=30, packet_limit=100, byte_limit=None, colo_name=None,
               destination_conf=None, filter_v1={'destination_port': 443, 'protocol': 6}, offset_time=None)
-body = _pcap.build_capture_request(params)
+body = _capture_body.build_capture_request(params)
 marks.append(('validate and build the body (rules + jsonschema)', time.perf_counter()))
 client = _client.CloudflareClient(account_id=sys.argv[2], base_url=sys.argv[1], api_token=sys.argv[3])
 marks.append(('create the HTTP client', time.perf_counter()))
-_pcap.request_capture(client, body)
+_captures.request_capture(client, body)
 marks.append(('HTTP: list captures, then POST (loopback)', time.perf_counter()))
 print(json.dumps([(name, moment - marks[index][1]) for index, (name, moment) in enumerate(marks[1:])]))
 '''

@@ -20,7 +20,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import 
     masked_buckets,
     validate_bucket,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import PcapValidationError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, TOKEN, Reply, envelope
 

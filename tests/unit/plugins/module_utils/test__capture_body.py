@@ -10,14 +10,8 @@ import datetime
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
-    PcapValidationError,
-    build_capture_request,
-    check_offset_time,
-    mask_destination_conf,
-    masked,
-    validate_schema,
-)
+from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import build_capture_request, check_offset_time
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)
 BUCKET = 's3://pcaps-bucket?region=us-east-1'
@@ -155,27 +149,3 @@ def test_offset_time_rejected(value, rule):
 def test_offset_time_default_clock_is_now():
     recent = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime('%Y-%m-%dT%H:%M:%SZ')
     check_offset_time(recent)
-
-
-def test_schema_check_catches_what_rules_do_not():
-    with pytest.raises(PcapValidationError) as caught:
-        validate_schema({'type': 'simple', 'system': 'magic-transit', 'time_limit': True, 'packet_limit': 5})
-    assert "does not match Cloudflare's request schema" in str(caught.value)
-
-
-@pytest.mark.parametrize('uri, shown', [
-    ('s3://pcaps-bucket?region=us-east-1', 's3://pcaps-bucket?********'),
-    ('r2://bucket?account-id=abc&access-key-id=AKIA&secret-access-key=SECRET', 'r2://bucket?********'),
-    ('gs://bucket/prefix', 'gs://bucket/prefix'),
-    ('s3://KEY:SECRET@bucket/path?x=1', 's3://bucket/path?********'),
-    ('not a uri SECRET', '********'),
-])
-def test_destination_conf_masking(uri, shown):
-    assert mask_destination_conf(uri) == shown
-
-
-def test_masked_copies_and_masks():
-    record = {'id': 'x', 'destination_conf': 'r2://b?secret-access-key=S'}
-    assert masked(record) == {'id': 'x', 'destination_conf': 'r2://b?********'}
-    assert record['destination_conf'] == 'r2://b?secret-access-key=S'
-    assert masked({'id': 'x'}) == {'id': 'x'}

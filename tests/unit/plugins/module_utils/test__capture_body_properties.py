@@ -12,12 +12,8 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import (
-    FILTER_FIELDS,
-    TYPE_ONLY_FIELDS,
-    PcapValidationError,
-    build_capture_request,
-)
+from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import FILTER_FIELDS, TYPE_ONLY_FIELDS, build_capture_request
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import CAPTURE_REQUEST_SCHEMA
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)
