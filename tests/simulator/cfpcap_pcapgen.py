@@ -14,6 +14,8 @@ import struct
 PCAP_MAGIC = 0xa1b2c3d4
 PCAP_VERSION = (2, 4)
 PCAP_SNAPLEN = 65535
+# Payload sizes: up to this many bytes, so most frames are longer than a 160-byte sample and truncation is real.
+MAX_PAYLOAD = 1400
 LINKTYPE_ETHERNET = 1
 
 PROTO_ICMP = 1
@@ -59,7 +61,8 @@ class PacketFactory:
         protocol = self._protocol()
         source = self.source or self._random_address()
         destination = self.destination or self._random_address()
-        payload = bytes(self.random.getrandbits(8) for _byte in range(self.random.randint(0, 64)))
+        size = self.random.randint(0, MAX_PAYLOAD)
+        payload = self.random.getrandbits(8 * size).to_bytes(size, 'little') if size else b''
         if protocol == PROTO_TCP:
             segment = self._tcp(source, destination, payload)
         elif protocol == PROTO_UDP:
@@ -145,10 +148,14 @@ def _parse_address(text):
     return ipaddress.ip_address(text) if text else None
 
 
-def build_pcap(capture_id, filter_v1, packet_count, first_timestamp, duration):
-    """A complete libpcap file (little endian) of packet_count frames spread over duration seconds."""
+def build_pcap(capture_id, filter_v1, packet_count, first_timestamp, duration, snaplen=PCAP_SNAPLEN):
+    """A complete libpcap file (little endian) of packet_count frames spread over duration seconds.
+
+    snaplen goes into the file header, and each record keeps only the first snaplen bytes of its frame
+    (incl_len <= snaplen, orig_len the frame's real length), as libpcap writes a truncated capture.
+    """
     factory = PacketFactory(int(capture_id, 16), filter_v1)
-    parts = [struct.pack('<IHHiIII', PCAP_MAGIC, PCAP_VERSION[0], PCAP_VERSION[1], 0, 0, PCAP_SNAPLEN,
+    parts = [struct.pack('<IHHiIII', PCAP_MAGIC, PCAP_VERSION[0], PCAP_VERSION[1], 0, 0, snaplen,
                          LINKTYPE_ETHERNET)]
     step = float(duration) / max(packet_count, 1)
     for index in range(packet_count):
@@ -156,6 +163,7 @@ def build_pcap(capture_id, filter_v1, packet_count, first_timestamp, duration):
         moment = first_timestamp + index * step
         seconds = int(moment)
         microseconds = min(int((moment - seconds) * 1000000), 999999)
-        parts.append(struct.pack('<IIII', seconds, microseconds, len(frame), len(frame)))
-        parts.append(frame)
+        kept = frame[:snaplen]
+        parts.append(struct.pack('<IIII', seconds, microseconds, len(kept), len(frame)))
+        parts.append(kept)
     return b''.join(parts)

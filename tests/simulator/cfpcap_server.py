@@ -11,15 +11,20 @@ import socket
 import struct
 import sys
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cfpcap_faults import MALFORMED_BODY, FaultBook, FaultError, html_page, reason_phrase
 from cfpcap_rules import CREATE_PATH, RequestRejected, check_body, check_create_body
 from cfpcap_spec import API_PREFIX
-from cfpcap_state import ApiError, ConfigError, SimState, rfc3339
+from cfpcap_buckets import rfc3339
+from cfpcap_state import ApiError, ConfigError, SimState
 
 ADMIN_PREFIX = '/__sim/'
+# How long a reset waits for API requests in flight before it resets anyway (they are cut short, so this is a bound
+# for a stuck request, not a wait anybody sees).
+RESET_WAIT_SECONDS = 30.0
 MAX_BODY_BYTES = 1024 * 1024
 _HEX32 = re.compile(r'^[0-9a-f]{32}$')
 
@@ -87,8 +92,54 @@ def envelope_failure(status, errors, retry_after=None):
 
 
 def list_info(items):
-    # The contract has no paging parameters: everything comes back on page 1.
+    # The contract has no paging parameters: one page, and result_info describes what it holds (list_limit may
+    # have cut the list; no source says what Cloudflare's result_info says then).
     return {'count': len(items), 'page': 1, 'per_page': len(items), 'total_count': len(items)}
+
+
+class InFlight:
+    """Counts the API requests being answered, so that a reset can wait for them (and wake their fault delays).
+
+    Without it a request delayed by a `slow` fault could finish after a reset and log itself (or create a capture)
+    in the state that the reset had just cleared.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._count = 0
+        self._resetting = False
+        # Set while a reset waits, and for good once the simulator stops: fault delays wait on it.
+        self.wake = threading.Event()
+
+    def enter(self):
+        with self._condition:
+            while self._resetting:
+                self._condition.wait()
+            self._count += 1
+
+    def leave(self):
+        with self._condition:
+            self._count -= 1
+            self._condition.notify_all()
+
+    def quiesced(self, action, stopping):
+        """Run action with no API request in flight; new requests wait until it is done."""
+        with self._condition:
+            while self._resetting:
+                self._condition.wait()
+            self._resetting = True
+            self.wake.set()
+            deadline = time.monotonic() + RESET_WAIT_SECONDS
+            while self._count and time.monotonic() < deadline:
+                self._condition.wait(deadline - time.monotonic())
+        try:
+            return action()
+        finally:
+            with self._condition:
+                self._resetting = False
+                if not stopping.is_set():
+                    self.wake.clear()
+                self._condition.notify_all()
 
 
 class Credentials:
@@ -130,18 +181,31 @@ class Credentials:
 class Simulator:
     """The simulated API, independent of the socket handling."""
 
-    def __init__(self, contract, credentials, accounts, clock_speed, quiet=True):
+    def __init__(self, contract, credentials, accounts, clock_speed, quiet=True, challenge_dir=None):
         self.contract = contract
         self.credentials = credentials
-        self.state = SimState(accounts, clock_speed)
+        self.state = SimState(accounts, clock_speed, challenge_dir)
         self.faults = FaultBook()
         self.quiet = quiet
         self.stopping = threading.Event()
+        self.in_flight = InFlight()
+
+    def request_stop(self):
+        """Stop: the serving loop ends, and fault delays in progress are cut short."""
+        self.stopping.set()
+        self.in_flight.wake.set()
 
     # API requests
 
     def handle_api(self, method, path, query, headers, raw_body):
         """Answer one request under /client/v4; path is the part after that prefix."""
+        self.in_flight.enter()
+        try:
+            return self._handle_api(method, path, query, headers, raw_body)
+        finally:
+            self.in_flight.leave()
+
+    def _handle_api(self, method, path, query, headers, raw_body):
         body, body_error = _parse_body(raw_body)
         fault = self.faults.take(method, path)
         if fault is not None and fault.when == 'before':
@@ -169,7 +233,8 @@ class Simulator:
 
     def _fault_response(self, fault):
         if fault.delay > 0:
-            self.stopping.wait(fault.delay)  # interruptible, so a shutdown never waits for a slow fault
+            # Interruptible: neither a shutdown nor a reset waits for a slow fault.
+            self.in_flight.wake.wait(fault.delay)
         if fault.kind == 'status':
             message = 'Rate limited. Please wait and consider throttling your request speed' if fault.status == 429 \
                 else reason_phrase(fault.status)
@@ -186,12 +251,17 @@ class Simulator:
         return None  # slow: the caller answers normally
 
     def _answer(self, method, path, headers, body, body_error):
+        extra_headers = {}
         try:
-            return self._route(method, path, headers, body, body_error)
+            response = self._route(method, path, headers, body, body_error, extra_headers)
         except ApiError as exc:
-            return envelope_failure(exc.status, [(exc.code, exc.message)] + list(exc.details), exc.retry_after)
+            response = envelope_failure(exc.status, [(exc.code, exc.message)] + list(exc.details), exc.retry_after)
+            extra_headers.update(exc.headers)
+        # The rate-limit headers go on every answer, success or error, of a request that was counted.
+        response.headers.update(extra_headers)
+        return response
 
-    def _route(self, method, path, headers, body, body_error):
+    def _route(self, method, path, headers, body, body_error, extra_headers):
         for pattern, template, handlers in ROUTES:
             match = pattern.match(path)
             if match is not None:
@@ -209,7 +279,7 @@ class Simulator:
         account_id = identifiers[0]
         if account_id not in self.state.accounts:
             raise ApiError(403, CODE_AUTH_ERROR, 'Authentication error')
-        self.state.count_request(account_id)
+        extra_headers.update(self.state.count_request(account_id))
 
         if self.contract.request_validator(template, method) is not None:
             if body_error is not None:
@@ -277,8 +347,11 @@ class Simulator:
         return {'ok': True}
 
     def _admin_post_reset(self, _body):
-        self.state.reset()
-        self.faults.clear()
+        def reset():
+            self.state.reset()
+            self.faults.clear()
+        # Requests in flight finish (their fault delays cut short) before the state is cleared, and new ones wait.
+        self.in_flight.quiesced(reset, self.stopping)
         return {'ok': True}
 
     def _admin_get_config(self, _body):
@@ -321,6 +394,24 @@ class Simulator:
 
     def _admin_get_buckets(self, _body):
         return self.state.all_buckets()
+
+    def _admin_post_buckets(self, body):
+        """Register a bucket directly: {"destination_conf": URI, "validated": bool, "account_id": optional}."""
+        if not isinstance(body, dict) or not isinstance(body.get('destination_conf'), str):
+            raise ValueError('expected {"destination_conf": "...", "validated": true|false}')
+        unknown = sorted(set(body) - {'destination_conf', 'validated', 'account_id'})
+        if unknown:
+            raise ValueError('unknown keys %s' % ', '.join(unknown))
+        validated = body.get('validated', False)
+        if not isinstance(validated, bool):
+            raise ValueError('"validated" must be a boolean')
+        account_id = body.get('account_id', self.state.accounts[0])
+        if account_id not in self.state.accounts:
+            raise ValueError('unknown account %r' % (account_id,))
+        try:
+            return self.state.seed_bucket(account_id, body['destination_conf'], validated)
+        except ApiError as exc:
+            raise ValueError(exc.message) from None
 
 
 def redact_for_log(body):

@@ -42,6 +42,9 @@ def parse_args(argv):
     parser.add_argument('--clock-speed', type=float, default=1.0, help='simulated seconds per real second (default 1.0)')
     parser.add_argument('--spec', default=DEFAULT_SPEC, help='OpenAPI contract (default docs/openapi/pcaps.openapi.json)')
     parser.add_argument('--quiet', action='store_true', help='do not log requests to stderr')
+    parser.add_argument('--challenge-dir',
+                        help='write each added bucket\'s ownership challenge to CHALLENGE_DIR/<bucket name>/<filename> '
+                             '(default: not written; config key challenge_dir)')
     args = parser.parse_args(argv)
     args.token = args.token or [DEFAULT_TOKEN]
     args.account = args.account or [DEFAULT_ACCOUNT]
@@ -56,6 +59,8 @@ def parse_args(argv):
         parser.error('--host must be a loopback IPv4 address such as 127.0.0.1')
     if not 0 <= args.port <= 65535:
         parser.error('--port must be between 0 and 65535')
+    if args.challenge_dir is not None and not args.challenge_dir:
+        parser.error('--challenge-dir must not be empty')
     if args.clock_speed < 0:
         parser.error('--clock-speed must be >= 0')
     for account in args.account:
@@ -81,12 +86,12 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     contract = OpenApiContract.from_file(args.spec)
     simulator = Simulator(contract, Credentials(args.token, args.email, args.key), args.account, args.clock_speed,
-                          quiet=args.quiet)
+                          quiet=args.quiet, challenge_dir=args.challenge_dir)
     server = SimHTTPServer((args.host, args.port), simulator)
     port = server.server_address[1]
 
     def request_stop(_signum, _frame):
-        simulator.stopping.set()
+        simulator.request_stop()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
@@ -102,7 +107,7 @@ def main(argv=None):
         while not simulator.stopping.wait(0.5):
             pass
     finally:
-        simulator.stopping.set()
+        simulator.request_stop()
         server.shutdown()
         serving.join(10)
         server.server_close()

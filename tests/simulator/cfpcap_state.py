@@ -1,15 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to the cloudflare.pcap collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""In-memory state of the simulated PCAP API: clock, captures, buckets and limits."""
+"""In-memory state of the simulated PCAP API: clock, captures, buckets, limits and config.
+
+Sources are cited as in tests/simulator/README.md: "spec" is docs/openapi/pcaps.openapi.json, "BEHAVIOUR.md"
+../shared/cloudflare-openapi/BEHAVIOUR.md, and cloudflare-docs pages by their file name (collect-pcaps.mdx,
+pcaps-bucket-setup.mdx, limits.mdx).
+"""
 
 import collections
-import datetime
 import math
-import secrets
 import threading
 import time
 
+from cfpcap_buckets import Bucket, credential_parameters, rfc3339, strip_credentials
+from cfpcap_capture import Capture
 from cfpcap_pcapgen import build_pcap
 
 DEFAULT_CONFIG = {
@@ -20,21 +25,22 @@ DEFAULT_CONFIG = {
     'download_packets': 100,
     'simple_per_minute': True,
     'full_one_at_a_time': True,
-    'rate_limit': 1200,
+    'rate_limit': 1200,  # limits.mdx: 1,200 requests per 5 minutes
     'rate_limit_window': 300.0,
-    'require_validated_bucket': False,
+    'lockout_seconds': 300.0,  # limits.mdx: going over blocks all calls for 5 minutes
+    'require_validated_bucket': True,  # pcaps-bucket-setup.mdx: validate a bucket before full captures use it
     'stop_finished_status': 400,
     'clock_speed': 1.0,
     'packets_per_second': 50,
+    'simple_finishes_at_once': False,  # BEHAVIOUR.md "sampled (simple) captures"
+    'echo_in_cloudflare_form': False,  # no source settles the echoed form
+    'strip_bucket_credentials': True,  # pcaps-bucket-setup.mdx: answers show the bucket without the R2 keys
+    'validation_pending_seconds': 300.0,  # pcaps-bucket-setup.mdx: pending for five to ten minutes
+    'challenge_dir': None,
+    'sample_snaplen': 160,  # BEHAVIOUR.md: each sampled packet keeps only its first 160 bytes
+    'list_limit': 50,  # collect-pcaps.mdx: the list returns up to 50 requests
+    'unknown_status': False,  # spec status enum; no source says when Cloudflare sends "unknown"
 }
-
-# The request fields a capture echoes back; anything else in the body is ignored, as the contract allows.
-ECHOED_FIELDS = {
-    'simple': ('type', 'system', 'time_limit', 'packet_limit', 'filter_v1', 'offset_time'),
-    'full': ('type', 'system', 'time_limit', 'packet_limit', 'filter_v1', 'colo_name', 'destination_conf',
-             'byte_limit'),
-}
-FAILED_MESSAGE = 'No packets matched the filter in the time limit given. Please modify the filter or try again.'
 SIMPLE_INTERVAL_SECONDS = 60.0
 # The request log keeps the most recent entries only, so a long soak test cannot exhaust memory.
 REQUEST_LOG_LIMIT = 10000
@@ -50,34 +56,31 @@ CODE_BUCKET_EXISTS = 1010
 CODE_BUCKET_NOT_FOUND = 1011
 CODE_CHALLENGE_MISMATCH = 1012
 CODE_BUCKET_NOT_VALIDATED = 1013
+CODE_VALIDATE_WITH_CREDENTIALS = 1014
+CODE_CHALLENGE_NOT_WRITTEN = 1015
 CODE_RATE_LIMITED = 10429
+RATE_LIMITED_MESSAGE = 'Rate limited. Please wait and consider throttling your request speed'
 
 
 class ApiError(Exception):
     """An API failure: HTTP status, Cloudflare-style error code and message, optional Retry-After.
 
     details: more (code, message) pairs for the errors list, as Cloudflare sends for some routing errors.
+    headers: more HTTP headers for the answer (the rate-limit headers of a 429).
     """
 
-    def __init__(self, status, code, message, retry_after=None, details=()):
+    def __init__(self, status, code, message, retry_after=None, details=(), headers=None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.retry_after = retry_after
         self.details = tuple(details)
+        self.headers = dict(headers or {})
 
 
 class ConfigError(Exception):
     """An admin config update that does not fit the config's types."""
-
-
-def rfc3339(timestamp):
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
-
-
-def new_id():
-    return secrets.token_hex(16)
 
 
 class SimClock:
@@ -122,148 +125,63 @@ class SimClock:
         return max(1, int(math.ceil(simulated_seconds / speed)))
 
 
-class Capture:
-    """One packet capture. Its status is derived from the simulated time, never stored."""
-
-    def __init__(self, account_id, body, created, sequence, config):
-        self.id = new_id()
-        self.account_id = account_id
-        self.sequence = sequence
-        self.type = body['type']
-        self.body = dict((name, body[name]) for name in ECHOED_FIELDS[self.type] if name in body)
-        self.created = created
-        self.stop_requested = None
-        self.pending_seconds = float(config['pending_seconds'])
-        running = config['running_seconds']
-        self.running_seconds = float(body['time_limit'] if running is None else running)
-        self.conversion_seconds = float(config['conversion_seconds'])
-        self.fails = bool(config['fail_captures'])
-        self.packets_per_second = float(config['packets_per_second'])
-
-    @property
-    def running_from(self):
-        return self.created + self.pending_seconds
-
-    @property
-    def capture_end(self):
-        natural_end = self.running_from + self.running_seconds
-        if self.stop_requested is not None:
-            return min(natural_end, self.stop_requested)
-        return natural_end
-
-    def status(self, now):
-        end = self.capture_end
-        if now < end:
-            return 'pending' if now < self.running_from else 'running'
-        if now < end + self.conversion_seconds:
-            return 'conversion_pending'
-        if now < end + 2 * self.conversion_seconds:
-            return 'conversion_running'
-        if self.fails:
-            return 'failed'
-        return 'success' if self.type == 'simple' else 'complete'
-
-    def is_active(self, now):
-        return self.status(now) in ('pending', 'running')
-
-    def packets_captured(self, now):
-        if self.fails:
-            return 0
-        running_time = max(0.0, min(now, self.capture_end) - self.running_from)
-        packets = int(running_time * self.packets_per_second)
-        if 'packet_limit' in self.body:
-            packets = min(packets, int(self.body['packet_limit']))
-        return packets
-
-    def to_api(self, now):
-        status = self.status(now)
-        result = {'id': self.id, 'status': status, 'submitted': rfc3339(self.created)}
-        result.update(self.body)
-        if self.type == 'full':
-            result['packets_captured'] = self.packets_captured(now)
-            if self.stop_requested is not None:
-                result['stop_requested'] = rfc3339(self.stop_requested)
-        if status == 'failed':
-            result['error_message'] = FAILED_MESSAGE
-        return result
-
-    def to_internal(self, now):
-        result = self.to_api(now)
-        result.update({
-            'account_id': self.account_id,
-            'created_epoch': self.created,
-            'running_from': rfc3339(self.running_from),
-            'capture_end': rfc3339(self.capture_end),
-            'pending_seconds': self.pending_seconds,
-            'running_seconds': self.running_seconds,
-            'conversion_seconds': self.conversion_seconds,
-            'fails': self.fails,
-        })
-        return result
+def _is_number(item):
+    return isinstance(item, (int, float)) and not isinstance(item, bool)
 
 
-class Bucket:
-    """A destination_conf registered for full captures, with its ownership challenge."""
+def _is_integer(item):
+    return isinstance(item, int) and not isinstance(item, bool)
 
-    def __init__(self, account_id, destination_conf, submitted):
-        self.id = new_id()
-        self.account_id = account_id
-        self.destination_conf = destination_conf
-        self.submitted = submitted
-        self.filename = 'ownership-challenge-%s.txt' % secrets.token_hex(4)
-        self.validated = None
 
-    def to_api(self):
-        result = {
-            'id': self.id,
-            'status': 'success' if self.validated is not None else 'pending',
-            'submitted': rfc3339(self.submitted),
-            'destination_conf': self.destination_conf,
-            'filename': self.filename,
-        }
-        if self.validated is not None:
-            result['validated'] = rfc3339(self.validated)
-        return result
-
-    def to_internal(self):
-        return dict(self.to_api(), account_id=self.account_id)
+_FLAGS = ('fail_captures', 'simple_per_minute', 'full_one_at_a_time', 'require_validated_bucket',
+          'simple_finishes_at_once', 'echo_in_cloudflare_form', 'strip_bucket_credentials', 'unknown_status')
+_NON_NEGATIVE = ('pending_seconds', 'conversion_seconds', 'clock_speed', 'packets_per_second', 'lockout_seconds',
+                 'validation_pending_seconds')
 
 
 def _check_config_value(key, value):
     """Raise ConfigError unless value fits config key."""
-    def is_number(item):
-        return isinstance(item, (int, float)) and not isinstance(item, bool)
-
-    def is_integer(item):
-        return isinstance(item, int) and not isinstance(item, bool)
-
-    flags = ('fail_captures', 'simple_per_minute', 'full_one_at_a_time', 'require_validated_bucket')
-    non_negative = ('pending_seconds', 'conversion_seconds', 'clock_speed', 'packets_per_second')
     if key not in DEFAULT_CONFIG:
         raise ConfigError('unknown config key %r' % key)
-    if key in flags and not isinstance(value, bool):
+    if key in _FLAGS and not isinstance(value, bool):
         raise ConfigError('%s must be a boolean' % key)
-    if key in non_negative and not (is_number(value) and value >= 0):
+    if key in _NON_NEGATIVE and not (_is_number(value) and value >= 0):
         raise ConfigError('%s must be a number >= 0' % key)
-    if key == 'running_seconds' and value is not None and not (is_number(value) and value >= 0):
+    if key == 'running_seconds' and value is not None and not (_is_number(value) and value >= 0):
         raise ConfigError('running_seconds must be null or a number >= 0')
-    if key == 'download_packets' and not (is_integer(value) and value >= 0):
+    if key == 'download_packets' and not (_is_integer(value) and value >= 0):
         raise ConfigError('download_packets must be an integer >= 0')
-    if key == 'rate_limit' and value is not None and value is not False and not (is_integer(value) and value >= 1):
+    if key == 'rate_limit' and value is not None and value is not False and not (_is_integer(value) and value >= 1):
         raise ConfigError('rate_limit must be null, false or an integer >= 1')
-    if key == 'rate_limit_window' and not (is_number(value) and value > 0):
+    if key == 'rate_limit_window' and not (_is_number(value) and value > 0):
         raise ConfigError('rate_limit_window must be a number > 0')
     if key == 'stop_finished_status' and value not in (204, 400):
         raise ConfigError('stop_finished_status must be 204 or 400')
+    if key == 'challenge_dir' and value is not None and not (isinstance(value, str) and value):
+        raise ConfigError('challenge_dir must be null or a non-empty path')
+    if key == 'sample_snaplen' and not (_is_integer(value) and value >= 1):
+        raise ConfigError('sample_snaplen must be an integer >= 1')
+    if key == 'list_limit' and value is not None and not (_is_integer(value) and value >= 1):
+        raise ConfigError('list_limit must be null or an integer >= 1')
+
+
+def rate_limit_headers(remaining, reset_seconds, quota, window):
+    """limits.mdx (updated 2026-04-20) and the API changelog of 2025-09-03: every REST answer carries
+    `Ratelimit: "default";r=<remaining>;t=<seconds to reset>` and `Ratelimit-Policy: "default";q=<quota>;w=<window>`.
+    """
+    return {
+        'Ratelimit': '"default";r=%d;t=%d' % (remaining, reset_seconds),
+        'Ratelimit-Policy': '"default";q=%d;w=%d' % (quota, int(math.ceil(window))),
+    }
 
 
 class SimState:
     """Everything the simulator remembers. One lock guards it all: the request rate is tiny."""
 
-    def __init__(self, accounts, clock_speed):
+    def __init__(self, accounts, clock_speed, challenge_dir=None):
         self.lock = threading.RLock()
         self.accounts = tuple(accounts)
-        self.default_config = dict(DEFAULT_CONFIG, clock_speed=float(clock_speed))
+        self.default_config = dict(DEFAULT_CONFIG, clock_speed=float(clock_speed), challenge_dir=challenge_dir)
         self.clock = SimClock(clock_speed)
         self.config = {}
         self.captures = {}
@@ -271,6 +189,7 @@ class SimState:
         self.request_log = collections.deque(maxlen=REQUEST_LOG_LIMIT)
         self.last_simple_created = {}
         self.request_times = {}
+        self.locked_until = {}
         self._sequence = 0
         self.reset()
 
@@ -283,6 +202,7 @@ class SimState:
             self.request_log.clear()
             self.last_simple_created = {}
             self.request_times = {}
+            self.locked_until = {}
 
     def now(self):
         return self.clock.now()
@@ -303,25 +223,41 @@ class SimState:
     # Limits
 
     def count_request(self, account_id):
-        """Apply the per-account request rate limit (sliding window on the simulated clock)."""
+        """Apply the per-account request rate limit; return the rate-limit headers of the answer ({} when off).
+
+        limits.mdx: a sliding window of rate_limit requests per rate_limit_window seconds (simulated clock). The
+        request that exceeds it blocks every call of the account for lockout_seconds (429 with Retry-After, the
+        whole real seconds left of the block). After a block the window starts empty (no source says otherwise).
+        """
         with self.lock:
             limit = self.config['rate_limit']
             if not limit:
-                return
+                return {}
             window = float(self.config['rate_limit_window'])
             now = self.now()
+            locked_until = self.locked_until.get(account_id)
+            if locked_until is not None and now >= locked_until:
+                del self.locked_until[account_id]
+                locked_until = None
             times = self.request_times.setdefault(account_id, collections.deque())
-            while times and times[0] <= now - window:
-                times.popleft()
-            while len(times) > limit:
-                times.popleft()  # the limit was lowered: forget the surplus
-            if len(times) >= limit:
-                retry_after = self.clock.real_seconds(times[0] + window - now)
-                raise ApiError(429, CODE_RATE_LIMITED,
-                               'Rate limited. Please wait and consider throttling your request speed', retry_after)
-            times.append(now)
+            if locked_until is None:
+                while times and times[0] <= now - window:
+                    times.popleft()
+                while len(times) > limit:
+                    times.popleft()  # the limit was lowered: forget the surplus
+                if len(times) < limit:
+                    times.append(now)
+                    reset = self.clock.real_seconds(times[0] + window - now)
+                    return rate_limit_headers(limit - len(times), reset, limit, window)
+                locked_until = self.locked_until[account_id] = now + float(self.config['lockout_seconds'])
+                times.clear()
+            retry_after = self.clock.real_seconds(locked_until - now)
+            raise ApiError(429, CODE_RATE_LIMITED, RATE_LIMITED_MESSAGE, retry_after,
+                           headers=rate_limit_headers(0, retry_after, limit, window))
 
     def _check_create_limits(self, account_id, capture_type, now):
+        # collect-pcaps.mdx: "one collect request per minute for sample PCAPs" and "one running or pending full
+        # PCAP at a time". The HTTP status and code are the simulator's (BEHAVIOUR.md "capture limits").
         if capture_type == 'simple' and self.config['simple_per_minute']:
             last = self.last_simple_created.get(account_id)
             if last is not None and now - last < SIMPLE_INTERVAL_SECONDS:
@@ -341,12 +277,13 @@ class SimState:
             now = self.now()
             self._check_create_limits(account_id, body['type'], now)
             if body['type'] == 'full' and self.config['require_validated_bucket']:
-                validated = [bucket for bucket in self.buckets[account_id].values()
-                             if bucket.destination_conf == body['destination_conf'] and bucket.validated is not None]
-                if not validated:
+                # pcaps-bucket-setup.mdx: "After you validate your bucket, you can begin using it to collect full
+                # packet captures"; collect-pcaps.mdx: configure a bucket before a full capture. By identity.
+                bucket = self._bucket_by_identity(account_id, strip_credentials(body['destination_conf']))
+                if bucket is None or bucket.status(now) != 'success':
                     raise ApiError(400, CODE_BUCKET_NOT_VALIDATED,
                                    'destination_conf: %s is not a validated bucket; add and validate it with '
-                                   'the ownership API first' % body['destination_conf'])
+                                   'the ownership API first' % strip_credentials(body['destination_conf']))
             self._sequence += 1
             capture = Capture(account_id, body, now, self._sequence, self.config)
             self.captures[account_id][capture.id] = capture
@@ -365,9 +302,12 @@ class SimState:
             return self._capture(account_id, capture_id).to_api(self.now())
 
     def list_captures(self, account_id):
+        """The newest captures first; at most list_limit of them (collect-pcaps.mdx: "up to 50")."""
         with self.lock:
             now = self.now()
             newest_first = sorted(self.captures[account_id].values(), key=lambda capture: -capture.sequence)
+            if self.config['list_limit'] is not None:
+                newest_first = newest_first[:self.config['list_limit']]
             return [capture.to_api(now) for capture in newest_first]
 
     def stop_capture(self, account_id, capture_id):
@@ -394,41 +334,76 @@ class SimState:
             status = capture.status(self.now())
             if status != 'success':
                 raise ApiError(409, CODE_NOT_READY, 'Packet capture is not ready for download (status %s)' % status)
-            count = min(int(capture.body['packet_limit']), int(self.config['download_packets']))
+            count = min(int(capture.request['packet_limit']), int(self.config['download_packets']))
             capture_id = capture.id
-            filter_v1 = capture.body.get('filter_v1')
-            first_timestamp = capture.running_from
-            duration = capture.running_seconds
+            filter_v1 = capture.request.get('filter_v1')
+            first_timestamp, duration = capture.packet_window()
+            snaplen = int(self.config['sample_snaplen'])
         # Building the file needs no lock; a 10000-packet file takes a moment.
-        return '%s.pcap' % capture_id, build_pcap(capture_id, filter_v1, count, first_timestamp, duration)
+        return '%s.pcap' % capture_id, build_pcap(capture_id, filter_v1, count, first_timestamp, duration, snaplen)
 
     # Buckets
 
+    def _bucket_by_identity(self, account_id, identity):
+        for bucket in self.buckets[account_id].values():
+            if bucket.identity == identity:
+                return bucket
+        return None
+
+    def _bucket_view(self, bucket, internal=False):
+        strip = self.config['strip_bucket_credentials']
+        now = self.now()
+        return bucket.to_internal(now, strip) if internal else bucket.to_api(now, strip)
+
+    def _register_bucket(self, account_id, destination_conf):
+        """A new bucket; raises ApiError 400 when one of the same identity exists (the URI without credentials)."""
+        if self._bucket_by_identity(account_id, strip_credentials(destination_conf)) is not None:
+            raise ApiError(400, CODE_BUCKET_EXISTS, 'Bucket already registered')
+        bucket = Bucket(account_id, destination_conf, self.now())
+        if self.config['challenge_dir']:
+            try:
+                bucket.write_challenge_file(self.config['challenge_dir'])
+            except OSError as exc:
+                raise ApiError(500, CODE_CHALLENGE_NOT_WRITTEN,
+                               'simulator: could not write the challenge file: %s' % exc) from None
+        self.buckets[account_id][bucket.id] = bucket
+        return bucket
+
     def add_bucket(self, account_id, destination_conf):
         with self.lock:
-            for bucket in self.buckets[account_id].values():
-                if bucket.destination_conf == destination_conf:
-                    raise ApiError(400, CODE_BUCKET_EXISTS, 'Bucket already registered')
-            bucket = Bucket(account_id, destination_conf, self.now())
-            self.buckets[account_id][bucket.id] = bucket
-            return bucket.to_api()
+            return self._bucket_view(self._register_bucket(account_id, destination_conf))
+
+    def seed_bucket(self, account_id, destination_conf, validated):
+        """Admin: register a bucket directly, already validated when asked; its internal view."""
+        with self.lock:
+            bucket = self._register_bucket(account_id, destination_conf)
+            if validated:
+                bucket.validated = self.now()
+            return self._bucket_view(bucket, internal=True)
 
     def validate_bucket(self, account_id, destination_conf, challenge):
         with self.lock:
-            for bucket in self.buckets[account_id].values():
-                if bucket.destination_conf == destination_conf:
-                    break
-            else:
+            present = credential_parameters(destination_conf)
+            if present:
+                # pcaps-bucket-setup.mdx: "When specifying the R2 destination for this validation, exclude the
+                # secret and access keys from the URL."
+                raise ApiError(400, CODE_VALIDATE_WITH_CREDENTIALS,
+                               'destination_conf: must not carry %s; exclude the access and secret keys from the '
+                               'URI when validating' % ', '.join(present))
+            bucket = self._bucket_by_identity(account_id, destination_conf)
+            if bucket is None:
                 raise ApiError(404, CODE_BUCKET_NOT_FOUND, 'Bucket not found')
-            if challenge != bucket.filename:
+            # pcaps-bucket-setup.mdx: the challenge is the file's contents (docs PR #16626), not its name.
+            if challenge != bucket.challenge:
                 raise ApiError(400, CODE_CHALLENGE_MISMATCH, 'Ownership challenge does not match')
             if bucket.validated is None:
-                bucket.validated = self.now()
-            return bucket.to_api()
+                # pcaps-bucket-setup.mdx: verification "can take five to ten minutes"; pending until then.
+                bucket.validated = self.now() + float(self.config['validation_pending_seconds'])
+            return self._bucket_view(bucket)
 
     def list_buckets(self, account_id):
         with self.lock:
-            return [bucket.to_api() for bucket in self.buckets[account_id].values()]  # oldest first
+            return [self._bucket_view(bucket) for bucket in self.buckets[account_id].values()]  # oldest first
 
     def delete_bucket(self, account_id, bucket_id):
         with self.lock:
@@ -445,7 +420,8 @@ class SimState:
 
     def all_buckets(self):
         with self.lock:
-            return [bucket.to_internal() for account in self.buckets.values() for bucket in account.values()]
+            return [self._bucket_view(bucket, internal=True)
+                    for account in self.buckets.values() for bucket in account.values()]
 
     def log_request(self, entry):
         with self.lock:

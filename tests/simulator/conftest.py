@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -26,6 +27,29 @@ KEY = 'cfsim-global-key-00000000000000000000'
 ACCOUNT = '023e105f4ecef8ad9ca31a8372d0c353'
 SECOND_ACCOUNT = '00000000000000000000000000000002'
 START_TIMEOUT = 15.0
+FULL_DESTINATION = 's3://pcaps-bucket?region=us-east-1'
+
+
+def simple_body(**changes):
+    body = {'type': 'simple', 'system': 'magic-transit', 'time_limit': 10, 'packet_limit': 50}
+    body.update(changes)
+    return body
+
+
+def full_body(**changes):
+    body = {'type': 'full', 'system': 'magic-transit', 'time_limit': 60, 'colo_name': 'ord02',
+            'destination_conf': FULL_DESTINATION}
+    body.update(changes)
+    return body
+
+
+def assert_failure(reply, status, code):
+    assert reply.status == status, reply.body
+    document = reply.json
+    assert document['success'] is False
+    assert document['result'] is None
+    assert document['errors'][0]['code'] == code, document
+    return document['errors'][0]['message']
 
 
 class Reply:
@@ -90,6 +114,29 @@ class SimClient:
         reply = self.api('POST', body=body)
         assert reply.status == expect, reply.body
         return reply.json['result']
+
+    def seed_bucket(self, destination_conf=FULL_DESTINATION, validated=True, account_id=ACCOUNT):
+        """Register a bucket through the admin API (validated by default), so that full captures can use it."""
+        reply = self.request('POST', '/__sim/buckets', auth=None, body={
+            'destination_conf': destination_conf, 'validated': validated, 'account_id': account_id})
+        assert reply.status == 200, reply.body
+        return reply.json
+
+
+def parse_pcap_records(data, snaplen):
+    """[(kept bytes, original length)] of a little-endian libpcap file whose header has that snaplen."""
+    magic, major, minor, _zone, _sigfigs, header_snaplen, linktype = struct.unpack('<IHHiIII', data[:24])
+    assert (magic, major, minor, header_snaplen, linktype) == (0xa1b2c3d4, 2, 4, snaplen, 1)
+    records = []
+    offset = 24
+    while offset < len(data):
+        _seconds, microseconds, included, original = struct.unpack('<IIII', data[offset:offset + 16])
+        assert microseconds < 1000000 and included <= min(snaplen, original)
+        frame = data[offset + 16:offset + 16 + included]
+        assert len(frame) == included
+        records.append((frame, original))
+        offset += 16 + included
+    return records
 
 
 def wait_for_port_file(path, process):
