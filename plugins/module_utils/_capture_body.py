@@ -24,6 +24,7 @@ BYTE_LIMIT = (1, 1000000000)
 PORT = (0, 65535)
 PROTOCOL = (0, 255)
 OFFSET_WINDOW = datetime.timedelta(hours=24)
+_UTC = datetime.timezone.utc
 
 FILTER_FIELDS = ('source_address', 'destination_address', 'source_port', 'destination_port', 'protocol')
 # Fields each type accepts besides type/system/time_limit/filter_v1.
@@ -75,6 +76,7 @@ def build_capture_request(params, now=None):
 
 
 def build_filter(filter_params):
+    """filter_v1 with only the fields that were set, addresses in their normal form."""
     result = {}
     for field in FILTER_FIELDS:
         value = filter_params.get(field)
@@ -82,10 +84,7 @@ def build_filter(filter_params):
             continue
         option = 'filter_v1.' + field
         if field.endswith('_address'):
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
-                raise PcapValidationError(option, '%r is not an IPv4 or IPv6 address' % (value,))
+            value = normal_address(value, option)
         else:
             low, high = PORT if field.endswith('_port') else PROTOCOL
             if not low <= value <= high:
@@ -94,19 +93,43 @@ def build_filter(filter_params):
     return result
 
 
-def check_offset_time(value, now=None):
-    """offset_time is an RFC 3339 timestamp within the last 24 hours, not in the future."""
-    match = _RFC3339.match(value)
-    if not match:
-        raise PcapValidationError('offset_time', '%r is not an RFC 3339 timestamp such as 2026-01-31T08:00:00Z' % (value,))
-    year, month, day, hour, minute, second = (int(part) for part in match.group(1, 2, 3, 4, 5, 6))
+def normal_address(value, option):
+    """An IP address in its normal form (IPv6 compressed, lower case), as Cloudflare is sent and compared with.
+
+    A scoped IPv6 address (fe80::1%eth0) names an interface of this machine, which means nothing to Cloudflare.
+    """
+    if '%' in value:
+        raise PcapValidationError(option, '%r has a zone index (%%...); Cloudflare filters on addresses without one' % (value,))
     try:
-        moment = datetime.datetime(year, month, day, hour, minute, second, tzinfo=_UTC)
-    except ValueError as exc:
-        raise PcapValidationError('offset_time', '%r is not a valid date and time (%s)' % (value, exc))
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        raise PcapValidationError(option, '%r is not an IPv4 or IPv6 address' % (value,))
+
+
+def parse_timestamp(value):
+    """An RFC 3339 timestamp as an aware UTC datetime, or None when it is not one."""
+    match = _RFC3339.match(value) if isinstance(value, str) else None
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(part) for part in match.group(1, 2, 3, 4, 5, 6))
+    microsecond = int((match.group(7) or '.0')[1:7].ljust(6, '0'))
+    try:
+        moment = datetime.datetime(year, month, day, hour, minute, second, microsecond, tzinfo=_UTC)
+    except ValueError:
+        return None
     if match.group(9):
         sign = 1 if match.group(9) == '+' else -1
         moment -= sign * datetime.timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
+    return moment
+
+
+def check_offset_time(value, now=None):
+    """offset_time is an RFC 3339 timestamp within the last 24 hours, not in the future."""
+    if not _RFC3339.match(value):
+        raise PcapValidationError('offset_time', '%r is not an RFC 3339 timestamp such as 2026-01-31T08:00:00Z' % (value,))
+    moment = parse_timestamp(value)
+    if moment is None:
+        raise PcapValidationError('offset_time', '%r is not a valid date and time' % (value,))
     now = now or datetime.datetime.now(_UTC)
     if moment > now:
         raise PcapValidationError('offset_time', '%s is in the future' % value)
@@ -128,6 +151,3 @@ def _check_range(params, field, bounds, context=''):
     if not low <= value <= high:
         raise PcapValidationError(field, 'must be between %d and %d%s, got %s' % (
             low, high, ' ' + context if context else '', value))
-
-
-_UTC = datetime.timezone.utc

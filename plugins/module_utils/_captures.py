@@ -9,21 +9,43 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, expect_record, expect_records
+from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import normal_address, parse_timestamp
+from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
+    CloudflareAPIError,
+    expect_record,
+    expect_records,
+    is_cloudflare_id,
+)
+from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import bucket_identity
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter
 
-# Capture statuses: the API's enum, grouped by what a caller does next.
+# Capture statuses: the API's enum (pcaps_status), grouped by what a caller does next. `success` and `complete`
+# both mean finished, whatever the type (collect-pcaps.mdx: fetch once `success`; the dashboard says "Complete").
+# `unknown` is neither finished nor in progress: a wait gives up on it (UNKNOWN_POLLS) instead of looping on it.
 STATUSES = ('unknown', 'pending', 'running', 'conversion_pending', 'conversion_running', 'success', 'complete', 'failed')
 ACTIVE_STATUSES = frozenset(('pending', 'running'))
 DONE_STATUSES = frozenset(('success', 'complete'))
 FAILED_STATUSES = frozenset(('failed',))
 TERMINAL_STATUSES = DONE_STATUSES | FAILED_STATUSES
+UNKNOWN_STATUS = 'unknown'
+# Polls in a row that must report `unknown` before a wait stops: once could be a passing state.
+UNKNOWN_POLLS = 3
+
+# What a capture echoes, per type: the fields of pcaps_response_simple / pcaps_response_full that a request sets.
+# Neither has packet_limit, so two requests that differ only in packet_limit cannot be told apart.
+ECHOED_FIELDS = {
+    'simple': ('type', 'system', 'time_limit', 'filter_v1', 'offset_time'),
+    'full': ('type', 'system', 'time_limit', 'filter_v1', 'byte_limit', 'colo_name', 'destination_conf'),
+}
+# The capture list returns at most this many captures (collect-pcaps.mdx), so a capture may exist unlisted.
+LIST_CAP = 50
 
 # API operations. Each returns the envelope's result; failures raise CloudflareAPIError.
 
 def create_capture(client, body):
     operation = 'Create packet capture'
-    return expect_record(client.request('POST', client.account_path('pcaps'), operation, body=body), operation, 'a capture object')
+    return expect_capture(client.request('POST', client.account_path('pcaps'), operation, body=body), operation)
 
 
 def get_capture(client, capture_id, missing_ok=False):
@@ -35,7 +57,16 @@ def get_capture(client, capture_id, missing_ok=False):
         if missing_ok and error.status == 404:
             return None
         raise
-    return expect_record(result, operation, 'a capture object')
+    return expect_capture(result, operation)
+
+
+def expect_capture(result, operation):
+    """A capture object whose id can go into a URL; anything else after a success is an unknown outcome."""
+    capture = expect_record(result, operation, 'a capture object')
+    if not is_cloudflare_id(capture['id']):
+        raise CloudflareAPIError(operation, 'Cloudflare answered with the capture id %r, which is not 32 hexadecimal '
+                                            'characters' % (capture['id'],), outcome_unknown=True)
+    return capture
 
 
 def download_capture(client, capture_id, write):
@@ -53,60 +84,166 @@ def list_captures(client, operation='List packet captures'):
 
 
 def same_parameters(capture, body):
-    """Whether an existing capture was requested with exactly this body (what Cloudflare echoes back)."""
-    for field, wanted in body.items():
-        have = capture.get(field)
+    """Whether an existing capture was requested like this body, judged on what Cloudflare echoes of it.
+
+    Both sides are put in normal form first (Cloudflare may write back what it echoes in its own form). A field the
+    body sets but the capture does not echo cannot be compared and does not tell them apart; a field the body does
+    not set (say, offset_time, which defaults to the time of the request) is not compared either. filter_v1 is
+    compared whole: no filter captures everything.
+    """
+    if capture.get('type', 'simple') != body['type']:
+        return False
+    for field in ECHOED_FIELDS[body['type']]:
         if field == 'filter_v1':
-            have = dict((key, value) for key, value in (have or {}).items() if value is not None)
-        if have != wanted:
-            return False
+            if _normal_filter(capture.get('filter_v1')) != _normal_filter(body.get('filter_v1')):
+                return False
+        elif field in body and capture.get(field) is not None:
+            if _normal_value(field, capture[field]) != _normal_value(field, body[field]):
+                return False
     return True
 
 
-def request_capture(client, body, force=False):
-    """Create a capture once. Returns (capture, outcome), outcome being 'created', 'reused' or 'adopted'.
+def _normal_filter(filter_v1):
+    if not isinstance(filter_v1, dict):
+        return {}
+    return dict((field, _normal_value(field, value)) for field, value in filter_v1.items() if value is not None)
+
+
+def _normal_value(field, value):
+    """One echoed or requested value in a form that compares equal however Cloudflare writes it back."""
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, (int, float)):
+        return int(value) if float(value).is_integer() else value
+    if not isinstance(value, str):
+        return value
+    try:
+        if field.endswith('_address'):
+            return normal_address(value, field)
+    except PcapValidationError:
+        return value
+    if field == 'offset_time':
+        return parse_timestamp(value) or value
+    if field == 'destination_conf':
+        return bucket_identity(value)
+    if field == 'colo_name':
+        return value.strip().lower()
+    return value
+
+
+def identical_active(captures, body):
+    return [capture for capture in captures if capture.get('status') in ACTIVE_STATUSES and same_parameters(capture, body)]
+
+
+class CaptureRequest:
+    """Create one capture for a body, at most once. `run()` returns (capture, outcome), outcome being 'created',
+    'reused' or 'adopted'; `warnings` says what the caller should tell the user.
 
     Creating is not idempotent, so: an identical capture that is still pending or running is reused (unless
     `force`), the POST is never retried, and when its outcome is unknown (timeout, reset, 5xx after sending) the
-    account's captures are listed to adopt the one this request created, if any.
+    account's captures are listed again to adopt the one this request created. A capture counts as created by it
+    only when it was not listed before and its echoed fields match; with more than one such capture nothing is
+    guessed.
     """
-    # Named after what the user asked for: a failure here is a failure to create.
-    try:
-        existing = list_captures(client, 'Create packet capture')
-    except CloudflareAPIError as error:
-        if not force:
-            error.add_detail('looking for an identical capture in progress failed, so none was requested; '
-                             'force=true requests one without that check')
-            raise
-        existing = None  # forced: create anyway, but a lost answer can then not be told apart
-    if not force:
-        for capture in existing:
-            if capture.get('status') in ACTIVE_STATUSES and same_parameters(capture, body):
-                return capture, 'reused'
-    try:
-        return create_capture(client, body), 'created'
-    except CloudflareAPIError as error:
-        if error.status == 429 and existing:
-            explain_limit(error, body, existing)
-        if not error.outcome_unknown:
-            raise
-        unknown = error
-    if existing is None:
-        unknown.add_detail('the capture may exist: look with capture_info before running the task again')
+
+    OPERATION = 'Create packet capture'
+
+    def __init__(self, client, body, force=False):
+        self.client = client
+        self.body = body
+        self.force = force
+        self.warnings = []
+
+    def run(self):
+        existing = self._list_before()
+        if existing is not None and not self.force:
+            identical = identical_active(existing, self.body)
+            if identical:
+                self._warn_if_several(identical)
+                return self._checked(identical[0]), 'reused'
+        try:
+            return create_capture(self.client, self.body), 'created'
+        except CloudflareAPIError as error:
+            if error.status == 429 and existing is not None:
+                return self._after_refusal(error, existing)
+            if not error.outcome_unknown:
+                raise
+            if existing is None:
+                error.add_detail('the capture may exist: look with capture_info before running the task again')
+                raise
+            return self._adopt(error, existing)
+
+    def _list_before(self):
+        try:
+            return list_captures(self.client, self.OPERATION)
+        except CloudflareAPIError as error:
+            if not self.force:
+                error.add_detail('looking for an identical capture in progress failed, so none was requested; '
+                                 'force=true requests one without that check')
+                raise
+            return None  # forced: create anyway, but a lost answer can then not be told apart
+
+    def _after_refusal(self, error, existing):
+        """A 429 may come from a parallel task (hosts: all without run_once) that created the same capture just now."""
+        if not self.force and not error.locked_out:
+            try:
+                now_listed = list_captures(self.client, self.OPERATION)
+            except CloudflareAPIError:
+                now_listed = existing
+            known = set(capture.get('id') for capture in existing)
+            raced = [capture for capture in identical_active(now_listed, self.body) if capture.get('id') not in known]
+            if raced:
+                self._warn_if_several(raced)
+                self.warnings.append('Cloudflare refused a second capture (HTTP 429) because an identical one, %s, was '
+                                     'requested at the same time, probably by this task on another host: it is used. Add '
+                                     'run_once: true to a capture task that runs for several hosts.' % raced[0]['id'])
+                return self._checked(raced[0]), 'reused'
+            existing = now_listed
+        explain_limit(error, self.body, existing)
+        raise error
+
+    def _adopt(self, unknown, existing):
+        try:
+            after = list_captures(self.client, self.OPERATION)
+        except CloudflareAPIError as error:
+            unknown.add_detail('checking whether the capture was created failed too (%s), so it may exist: look with '
+                               'capture_info before running the task again' % error.message)
+            raise unknown
+        known = set(capture.get('id') for capture in existing)
+        candidates = [capture for capture in after if capture.get('id') not in known and same_parameters(capture, self.body)]
+        if len(candidates) == 1:
+            self.warnings.append('The answer to the create request was lost; capture %s, which that request created, '
+                                 'is used.' % candidates[0]['id'])
+            return self._checked(candidates[0]), 'adopted'
+        if candidates:
+            unknown.add_detail('Cloudflare now lists %d new captures with these parameters (%s), so which one this request '
+                               'created cannot be told; none is used: look with capture_info, and stop or ignore the '
+                               'others' % (len(candidates), ', '.join(str(capture.get('id')) for capture in candidates)))
+            raise unknown
+        if len(after) >= LIST_CAP:
+            unknown.add_detail('Cloudflare lists no new capture with these parameters, but it lists only %d captures, so '
+                               'the capture may still exist: look with capture_info before running the task again' % LIST_CAP)
+            raise unknown
+        unknown.add_detail('Cloudflare lists no new capture with these parameters (checked afterwards), so none was '
+                           'created')
+        unknown.outcome_unknown = False
         raise unknown
-    try:
-        after = list_captures(client, 'Create packet capture')
-    except CloudflareAPIError as error:
-        unknown.add_detail('checking whether the capture was created failed too (%s), so it may exist: look with '
-                           'capture_info before running the task again' % error.message)
-        raise unknown
-    known_ids = set(capture.get('id') for capture in existing)
-    for capture in after:
-        if capture.get('id') not in known_ids and same_parameters(capture, body):
-            return capture, 'adopted'
-    unknown.add_detail('Cloudflare lists no new capture with these parameters (checked afterwards)')
-    unknown.outcome_unknown = False
-    raise unknown
+
+    def _warn_if_several(self, identical):
+        if len(identical) > 1:
+            self.warnings.append('Cloudflare lists %d identical captures in progress: %s. Parallel tasks (hosts: all with '
+                                 'delegate_to: localhost, without run_once: true) may have requested them; the first is '
+                                 'used.' % (len(identical), ', '.join(str(capture.get('id')) for capture in identical)))
+
+    def _checked(self, capture):
+        return expect_capture(capture, self.OPERATION)
+
+
+def request_capture(client, body, force=False):
+    """Create a capture once (see CaptureRequest). Returns (capture, outcome, warnings)."""
+    request = CaptureRequest(client, body, force)
+    capture, outcome = request.run()
+    return capture, outcome, request.warnings
 
 
 def explain_limit(error, body, existing):
@@ -125,17 +262,34 @@ def explain_limit(error, body, existing):
                          'minute' % (latest.get('id'), latest['submitted']))
 
 
+def is_finished(capture):
+    return capture.get('status') in DONE_STATUSES
+
+
 def wait_for_capture(client, capture, timeout):
-    """Poll a capture until it reaches a terminal status. Returns (capture, elapsed); raises WaitTimeout."""
+    """Poll a capture until it is finished or failed, or has reported `unknown` UNKNOWN_POLLS times in a row.
+
+    Returns (capture, elapsed); raises WaitTimeout.
+    """
+    unknown_streak = [0]
+
+    def settled(current):
+        unknown_streak[0] = unknown_streak[0] + 1 if current.get('status') == UNKNOWN_STATUS else 0
+        return current.get('status') in TERMINAL_STATUSES or unknown_streak[0] >= UNKNOWN_POLLS
+
     waiter = Waiter(timeout)
-    return waiter.wait(lambda: get_capture(client, capture['id']), lambda current: current.get('status') in TERMINAL_STATUSES,
-                       first=capture)
+    return waiter.wait(lambda: get_capture(client, capture['id']), settled, first=capture)
 
 
 def still_waiting_message(capture_id, timeout):
     """The message for a WaitTimeout: which capture, what it last was, how long was waited."""
     return 'Packet capture %s is still %s after waiting %d s (wait_timeout)' % (
         capture_id, timeout.last.get('status'), timeout.elapsed)
+
+
+def unknown_status_message(capture):
+    return ('Cloudflare reports packet capture %s as unknown, which is neither finished nor in progress; look at it with '
+            'cloudflare.pcap.capture_info or in the dashboard' % capture.get('id'))
 
 
 def failure_message(capture):

@@ -91,6 +91,11 @@ class PcapModuleBase:
         if value is not None and not is_cloudflare_id(value):
             self.fail_json(msg='%s: must be a Cloudflare id of 32 hexadecimal characters, got %r' % (option, value))
 
+    def check_wait_timeout(self):
+        """wait_timeout is checked before anything is sent, whether or not wait is set."""
+        if self.params['wait_timeout'] < 0:
+            self.fail_json(msg='wait_timeout: must be 0 or more seconds, got %d' % self.params['wait_timeout'])
+
     @property
     def client(self):
         if self._client is None:

@@ -18,6 +18,10 @@ description:
     complete and recognised as a pcap or pcapng file, so O(dest) never holds a partial download.
   - Like M(ansible.builtin.get_url), an existing O(dest) is kept unless O(force=true); nothing is downloaded then.
   - C(full) captures cannot be downloaded; Cloudflare writes them to the bucket given in their C(destination_conf).
+  - A capture is ready when its status is V(success) or V(complete). A capture that Cloudflare reports as
+    V(unknown) is neither ready nor in progress, and the task fails saying so (with O(wait=true), after three polls in
+    a row).
+  - Cloudflare keeps the first 160 bytes of each sampled packet, so most packets in the file are truncated.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
@@ -63,7 +67,8 @@ options:
     default: false
   wait_timeout:
     description:
-      - How many seconds to wait when O(wait=true).
+      - How many seconds to wait when O(wait=true). It must be V(0) or more, also when O(wait=false); it is checked
+        before anything is sent.
     type: int
     default: 600
 '''
@@ -154,7 +159,6 @@ capture:
     type: simple
     system: magic-transit
     time_limit: 60
-    packet_limit: 500
 elapsed:
   description: Seconds spent waiting for the capture to finish.
   returned: success, when O(wait=true) and the capture was looked up
@@ -164,26 +168,35 @@ status_code:
   description: The HTTP status of Cloudflare's answer when the request failed.
   returned: failure, when Cloudflare answered
   type: int
-  sample: 409
+  sample: 403
 error_codes:
-  description: Cloudflare's error codes when the request failed.
+  description:
+    - Cloudflare's error codes when the request failed.
+    - Cloudflare documents no error codes of its own for packet captures; key on RV(status_code) instead.
   returned: failure, when Cloudflare's answer listed errors
   type: list
   elements: int
-  sample: [1006]
+  sample: [10000]
 errors:
   description: Cloudflare's error list (code and message) when the request failed.
   returned: failure, when Cloudflare's answer listed errors
   type: list
   elements: dict
   sample:
-    - code: 1006
-      message: Packet capture is not ready for download
+    - code: 10000
+      message: Authentication error
 retry_after:
   description: Seconds Cloudflare asked to wait before the next attempt (C(Retry-After)), when it said so.
   returned: failure, when Cloudflare sent Retry-After
   type: int
   sample: 42
+retry_at:
+  description:
+    - When Cloudflare's C(Retry-After) ends, as an RFC 3339 UTC time. After more than 1,200 requests in 5 minutes,
+      Cloudflare refuses every call of the credential until then, and the task fails at once instead of waiting.
+  returned: failure, when Cloudflare sent Retry-After
+  type: str
+  sample: '2026-11-27T08:05:00Z'
 '''
 
 import os
@@ -199,10 +212,13 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     FAILED_STATUSES,
+    UNKNOWN_STATUS,
     download_capture,
     failure_message,
     get_capture,
+    is_finished,
     still_waiting_message,
+    unknown_status_message,
     wait_for_capture,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked
@@ -224,6 +240,7 @@ MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 def run(module):
     """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
     module.check_id('id')
+    module.check_wait_timeout()
     params = module.params
     capture_id = params['id']
     try:
@@ -250,7 +267,9 @@ def run(module):
         result['capture'] = masked(capture)
         if capture.get('status') in FAILED_STATUSES:
             module.fail_json(msg=failure_message(capture), **result)
-        if capture.get('status') != 'success':
+        if capture.get('status') == UNKNOWN_STATUS:
+            module.fail_json(msg=unknown_status_message(capture), **result)
+        if not is_finished(capture):
             module.fail_json(msg='Packet capture %s is %s, not ready for download; set wait=true to wait for it'
                                  % (capture_id, capture.get('status')), **result)
         if module.check_mode:

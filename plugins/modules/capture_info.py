@@ -17,6 +17,11 @@ description:
   - With O(id), gets that capture (C(GET /accounts/{account_id}/pcaps/{pcap_id})). A capture that does not exist
     is reported with RV(found=false), not as a failure.
   - Reads only; nothing is changed.
+  - Cloudflare lists at most the 50 most recent capture requests, so older captures may be missing from RV(captures)
+    although O(id) still finds them.
+  - A capture is finished when its status is V(success) or V(complete), whatever its type; RV(finished) says so for
+    O(id), the same way as O(cloudflare.pcap.capture_request#module:wait) and M(cloudflare.pcap.capture_download)
+    decide it.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
@@ -65,11 +70,11 @@ EXAMPLES = r'''
     id: "{{ capture.id }}"
   register: one
 
-- name: Fail unless it finished
+- name: Fail unless it finished (status success or complete)
   ansible.builtin.assert:
     that:
       - one.found
-      - one.capture.status in ['success', 'complete']
+      - one.finished
 '''
 
 RETURN = r'''
@@ -88,12 +93,22 @@ captures:
       type: simple
       system: magic-transit
       time_limit: 60
-      packet_limit: 5000
+      filter_v1:
+        destination_address: 203.0.113.10
+        destination_port: 443
+        protocol: 6
 found:
   description: Whether the capture O(id) exists.
   returned: success, with O(id)
   type: bool
   sample: true
+finished:
+  description:
+    - Whether the capture O(id) is finished, that is its status is V(success) or V(complete).
+    - V(false) for every other status, including V(unknown), which is neither finished nor in progress.
+  returned: success, with O(id), when found
+  type: bool
+  sample: false
 capture:
   description: The capture O(id), with C(destination_conf) masked to scheme and bucket.
   returned: success, with O(id), when found
@@ -132,11 +147,18 @@ retry_after:
   returned: failure, when Cloudflare sent Retry-After
   type: int
   sample: 42
+retry_at:
+  description:
+    - When Cloudflare's C(Retry-After) ends, as an RFC 3339 UTC time. After more than 1,200 requests in 5 minutes,
+      Cloudflare refuses every call of the credential until then, and the task fails at once instead of waiting.
+  returned: failure, when Cloudflare sent Retry-After
+  type: str
+  sample: '2026-11-27T08:05:00Z'
 '''
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import STATUSES, get_capture, list_captures
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import STATUSES, get_capture, is_finished, list_captures
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked
 
 ARGUMENT_SPEC = dict(
@@ -165,7 +187,7 @@ def run(module):
             capture = get_capture(module.client, capture_id, missing_ok=True)
             if capture is None:
                 module.exit_json(changed=False, found=False)
-            module.exit_json(changed=False, found=True, capture=masked(capture))
+            module.exit_json(changed=False, found=True, finished=is_finished(capture), capture=masked(capture))
         captures = [masked(capture) for capture in list_captures(module.client)
                     if wanted(capture, module.params['status'], module.params['type'])]
     except CloudflareAPIError as exc:

@@ -22,6 +22,9 @@ description:
     capture collects every packet in one data center for up to 24 hours and writes it to a bucket of yours
     (O(destination_conf)).
   - Cloudflare accepts one C(simple) capture per minute and one pending or running C(full) capture per account.
+  - Cloudflare's documentation disagrees on the longest C(full) capture. Its API schema allows a O(time_limit) of up
+    to V(86400) seconds, a packet captures page of 2026-03 says both types run at most V(300) seconds. The module
+    accepts what the schema allows and Cloudflare decides.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
@@ -83,10 +86,14 @@ options:
     type: dict
     suboptions:
       source_address:
-        description: Source IPv4 or IPv6 address of the packets.
+        description:
+          - Source IPv4 or IPv6 address of the packets. It is sent in its normal form (IPv6 compressed, lower case);
+            an address with a zone index such as V(fe80::1%eth0) is refused.
         type: str
       destination_address:
-        description: Destination IPv4 or IPv6 address of the packets.
+        description:
+          - Destination IPv4 or IPv6 address of the packets. It is sent in its normal form (IPv6 compressed, lower
+            case); an address with a zone index such as V(fe80::1%eth0) is refused.
         type: str
       source_port:
         description: Source port of the packets, V(0) to V(65535).
@@ -111,8 +118,11 @@ options:
     default: false
   wait:
     description:
-      - Wait until the capture reaches a final status (V(success), V(complete) or V(failed)) before returning.
-      - The task fails when the capture fails, with Cloudflare's C(error_message).
+      - Wait until the capture is finished (status V(success) or V(complete), for either type) or has failed
+        (V(failed)) before returning.
+      - The task fails when the capture fails, with Cloudflare's C(error_message) when it gives one.
+      - V(unknown) is neither finished nor in progress. When Cloudflare reports it three polls in a row, the wait
+        ends and the task fails, saying so, instead of polling until O(wait_timeout).
       - Polls every 2 seconds for the first 20 seconds, then every 3 seconds (never more than 30 requests a minute),
         so completion is noticed within 2 or 3 seconds.
     type: bool
@@ -126,19 +136,29 @@ options:
     default: 600
 notes:
   - Creating a capture has no natural key. Before creating one, the module lists the account's captures and, if
-    one with exactly the same parameters is still V(pending) or V(running), returns it with C(changed=false)
-    instead of starting a second one; O(force=true) skips this. Re-running a play or an AWX job therefore does not
-    duplicate a capture that is still in progress. When the captures cannot be listed, nothing is requested and
-    the task fails, saying so.
+    one requested the same way is still V(pending) or V(running), returns it with C(changed=false) instead of
+    starting a second one; O(force=true) skips this. Re-running a play or an AWX job therefore does not duplicate a
+    capture that is still in progress. When the captures cannot be listed, nothing is requested and the task fails,
+    saying so.
+  - A capture can only be compared on what Cloudflare echoes of it, put in normal form on both sides (IPv6
+    compressed, O(offset_time) in UTC, numbers as integers, the bucket without its access keys). Cloudflare echoes
+    O(type), O(system), O(time_limit), O(filter_v1) and O(offset_time) of a C(simple) capture, and also
+    O(byte_limit), O(colo_name) and O(destination_conf) of a C(full) one, but never O(packet_limit). So a capture in
+    progress that differs only in O(packet_limit) is reused; set O(force=true) to get one with the new limit.
   - The create request is never retried. When its answer is lost (timeout, connection reset, HTTP 5xx), the module
-    lists the captures again and adopts the one the request created, if any; otherwise it fails and says that
-    Cloudflare lists no such capture.
+    lists the captures again and adopts the one capture that was not listed before and matches; with several such
+    captures it fails and names them all, and it says that no capture was created only when the listing proves it
+    (Cloudflare lists at most 50 captures, which proves less, and the message says so).
+  - Parallel tasks race for one capture, for example C(hosts: all) with C(delegate_to: localhost). Add
+    C(run_once: true) to such a task. When Cloudflare refuses the second create (HTTP 429, one C(simple) capture a
+    minute, one C(full) capture at a time) because an identical capture was just created, that capture is used
+    with a warning; when two identical captures are in progress, the module warns and names both.
   - In check mode nothing at all is sent, so the module cannot tell whether a capture would be reused and reports
     C(changed=true).
 seealso:
   - name: Cloudflare packet captures
     description: Cloudflare's guide to packet captures for Magic Transit and Magic WAN.
-    link: https://developers.cloudflare.com/magic-firewall/how-to/collect-pcaps/
+    link: https://developers.cloudflare.com/cloudflare-network-firewall/packet-captures/collect-pcaps/
 '''
 
 EXAMPLES = r'''
@@ -209,7 +229,8 @@ status:
   sample: pending
 pcap:
   description:
-    - The capture as Cloudflare returned it, with O(destination_conf) masked.
+    - The capture as Cloudflare returned it, with O(destination_conf) masked. Cloudflare does not echo
+      O(packet_limit).
   returned: success, except in check mode
   type: dict
   sample:
@@ -219,7 +240,6 @@ pcap:
     type: simple
     system: magic-transit
     time_limit: 60
-    packet_limit: 5000
     filter_v1:
       destination_address: 203.0.113.10
       destination_port: 443
@@ -267,6 +287,13 @@ retry_after:
   returned: failure, when Cloudflare sent Retry-After
   type: int
   sample: 42
+retry_at:
+  description:
+    - When Cloudflare's C(Retry-After) ends, as an RFC 3339 UTC time. After more than 1,200 requests in 5 minutes,
+      Cloudflare refuses every call of the credential until then, and the task fails at once instead of waiting.
+  returned: failure, when Cloudflare sent Retry-After
+  type: str
+  sample: '2026-11-27T08:05:00Z'
 '''
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
@@ -274,9 +301,11 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._module import Pca
 from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import build_capture_request
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     FAILED_STATUSES,
+    UNKNOWN_STATUS,
     failure_message,
     request_capture,
     still_waiting_message,
+    unknown_status_message,
     wait_for_capture,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked
@@ -315,22 +344,17 @@ def run(module):
         body = build_capture_request(module.params)
     except PcapValidationError as exc:
         module.fail_json(msg=str(exc))
-    if module.params['wait_timeout'] < 0:
-        module.fail_json(msg='wait_timeout: must be 0 or more seconds, got %d' % module.params['wait_timeout'])
-
+    module.check_wait_timeout()
     request = masked(body)
     if module.check_mode:
         module.exit_json(changed=True, request=request)
-
     try:
-        capture, outcome = request_capture(module.client, body, force=module.params['force'])
+        capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False, request=request)
-    if outcome == 'adopted':
-        module.warn('The answer to the create request was lost; capture %s, which that request created, is used.'
-                    % capture['id'])
+    for warning in warnings:
+        module.warn(warning)
     result = dict(changed=outcome != 'reused', request=request, id=capture['id'])
-
     if module.params['wait']:
         try:
             capture, elapsed = wait_for_capture(module.client, capture, module.params['wait_timeout'])
@@ -343,6 +367,8 @@ def run(module):
     result.update(status=capture.get('status'), pcap=masked(capture))
     if capture.get('status') in FAILED_STATUSES:
         module.fail_json(msg=failure_message(capture), **result)
+    if module.params['wait'] and capture.get('status') == UNKNOWN_STATUS:
+        module.fail_json(msg=unknown_status_message(capture), **result)
     module.exit_json(**result)
 
 

@@ -67,26 +67,35 @@ status_code:
   description: The HTTP status of Cloudflare's answer when the request failed.
   returned: failure, when Cloudflare answered
   type: int
-  sample: 404
+  sample: 403
 error_codes:
-  description: Cloudflare's error codes when the request failed.
+  description:
+    - Cloudflare's error codes when the request failed.
+    - Cloudflare documents no error codes of its own for packet captures; key on RV(status_code) instead.
   returned: failure, when Cloudflare's answer listed errors
   type: list
   elements: int
-  sample: [1003]
+  sample: [10000]
 errors:
   description: Cloudflare's error list (code and message) when the request failed.
   returned: failure, when Cloudflare's answer listed errors
   type: list
   elements: dict
   sample:
-    - code: 1003
-      message: Packet capture not found
+    - code: 10000
+      message: Authentication error
 retry_after:
   description: Seconds Cloudflare asked to wait before the next attempt (C(Retry-After)), when it said so.
   returned: failure, when Cloudflare sent Retry-After
   type: int
   sample: 42
+retry_at:
+  description:
+    - When Cloudflare's C(Retry-After) ends, as an RFC 3339 UTC time. After more than 1,200 requests in 5 minutes,
+      Cloudflare refuses every call of the credential until then, and the task fails at once instead of waiting.
+  returned: failure, when Cloudflare sent Retry-After
+  type: str
+  sample: '2026-11-27T08:05:00Z'
 '''
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError

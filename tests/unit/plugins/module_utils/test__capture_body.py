@@ -149,3 +149,21 @@ def test_offset_time_rejected(value, rule):
 def test_offset_time_default_clock_is_now():
     recent = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)).strftime('%Y-%m-%dT%H:%M:%SZ')
     check_offset_time(recent)
+
+
+@pytest.mark.parametrize('given, sent', [
+    ('2001:0DB8:0000:0000:0000:0000:0000:0010', '2001:db8::10'),
+    (' 2001:db8::10 ', '2001:db8::10'),
+    ('203.0.113.10', '203.0.113.10'),
+])
+def test_addresses_are_sent_in_normal_form(given, sent):
+    body = build_capture_request(params(time_limit=60, packet_limit=10, filter_v1={'destination_address': given}))
+    assert body['filter_v1'] == {'destination_address': sent}
+
+
+@pytest.mark.parametrize('field', ['source_address', 'destination_address'])
+def test_scoped_addresses_are_refused(field):
+    with pytest.raises(PcapValidationError) as caught:
+        build_capture_request(params(time_limit=60, packet_limit=10, filter_v1={field: 'fe80::1%eth0'}))
+    assert str(caught.value).startswith('filter_v1.%s: ' % field)
+    assert 'zone index' in str(caught.value)

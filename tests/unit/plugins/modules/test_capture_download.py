@@ -137,3 +137,25 @@ def test_bad_mode_is_refused_before_any_request(stub_api, connection_args, capsy
                                 capsys)
     assert failed and result['msg'].startswith('mode: ')
     assert stub_api.requests == []
+
+
+def test_a_complete_simple_capture_is_downloaded(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(status='complete'), pcap_file())
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    assert not failed and result['changed'] is True and result['packets'] == 12
+
+
+def test_an_unknown_status_is_neither_ready_nor_waited_for_long(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(*[capture(status='unknown')] * 10)
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            wait=True, wait_timeout=600), capsys)
+    assert failed and 'as unknown, which is neither finished nor in progress' in result['msg']
+    assert len(stub_api.requests) == 3  # the first look, then two more polls that still say unknown
+    assert not os.listdir(str(tmp_path))
+
+
+def test_a_negative_wait_timeout_is_refused_before_any_request(stub_api, connection_args, capsys, tmp_path):
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            wait_timeout=-1), capsys)
+    assert failed and result['msg'].startswith('wait_timeout: ')
+    assert stub_api.requests == []

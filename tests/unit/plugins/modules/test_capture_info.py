@@ -76,3 +76,11 @@ def test_a_malformed_id_is_refused_before_any_request(stub_api, connection_args,
     failed, result = run_module(capture_info.main, dict(connection_args, id=bad_id), capsys)
     assert failed and result['msg'].startswith('id: must be a Cloudflare id')
     assert stub_api.requests == []
+
+
+@pytest.mark.parametrize('capture_type', ['simple', 'full'])
+@pytest.mark.parametrize('status, finished', [('success', True), ('complete', True), ('unknown', False), ('running', False)])
+def test_finished_means_success_or_complete_for_either_type(stub_api, connection_args, capsys, capture_type, status, finished):
+    stub_api.add(Reply(200, envelope(dict(SIMPLE, type=capture_type, status=status))))
+    failed, result = run_module(capture_info.main, dict(connection_args, id=CAPTURE_ID), capsys)
+    assert not failed and result['finished'] is finished

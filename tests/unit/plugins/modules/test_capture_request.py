@@ -24,7 +24,7 @@ OTHER_ID = 'ffffffffffffffffffffffffffffffff'
 
 def capture_record(**fields):
     capture = {'id': CAPTURE_ID, 'status': 'pending', 'submitted': '2026-11-27T08:00:00Z', 'type': 'simple',
-               'system': 'magic-transit', 'time_limit': 60, 'packet_limit': 100}
+               'system': 'magic-transit', 'time_limit': 60}  # pcaps_response_simple: no packet_limit
     capture.update(fields)
     return capture
 
@@ -105,13 +105,14 @@ def test_bad_connection_options_fail_before_any_request(stub_api, connection_arg
 def test_api_error_reports_status_codes_and_sends_once(stub_api, connection_args, capsys):
     limited = Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture per minute'}]),
                     headers={'Retry-After': '37'})
-    stub_api.add(listed(), limited)
+    # The second listing looks for an identical capture that a parallel task may have created meanwhile.
+    stub_api.add(listed(), limited, listed())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     assert failed and result['changed'] is False
     assert result['msg'] == ('Create packet capture failed: HTTP 429 Too Many Requests, Cloudflare error 1008: '
                              'one simple capture per minute, retry after 37 s')
     assert result['status_code'] == 429 and result['error_codes'] == [1008] and result['retry_after'] == 37
-    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST']
+    assert [r['method'] for r in stub_api.requests] == ['GET', 'POST', 'GET']
 
 
 def test_bucket_secrets_never_appear_in_the_result(stub_api, connection_args, capsys):
@@ -157,7 +158,8 @@ def test_return_documentation_matches_check_mode(stub_api, connection_args, caps
 
 
 def test_return_documentation_matches_an_api_failure(stub_api, connection_args, capsys):
-    stub_api.add(listed(), Reply(429, envelope(None, False, [{'code': 1008, 'message': 'x'}]), headers={'Retry-After': '5'}))
+    stub_api.add(listed(), Reply(429, envelope(None, False, [{'code': 1008, 'message': 'x'}]), headers={'Retry-After': '5'}),
+                 listed())
     _failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     documented_failure = {key for key, doc in DOCUMENTED.items() if doc['returned'].startswith('failure')}
     assert returned_keys(result) == documented_failure | {'request'}
@@ -165,7 +167,7 @@ def test_return_documentation_matches_an_api_failure(stub_api, connection_args, 
 
 def test_an_identical_capture_in_progress_is_reused_not_duplicated(stub_api, connection_args, capsys):
     running = capture_record(status='running', filter_v1={'destination_port': 443, 'protocol': None})
-    stub_api.add(listed(capture_record(id=OTHER_ID, status='running', packet_limit=5), running))
+    stub_api.add(listed(capture_record(id=OTHER_ID, status='running', time_limit=30), running))
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            filter_v1={'destination_port': 443}), capsys)
     assert not failed
@@ -258,9 +260,10 @@ def test_forced_request_with_a_lost_answer_says_the_capture_may_exist(stub_api, 
 
 
 def test_the_simple_capture_limit_names_the_capture_in_the_way(stub_api, connection_args, capsys):
-    earlier = capture_record(id=OTHER_ID, status='success', submitted='2026-11-27T08:00:30Z', packet_limit=5)
+    earlier = capture_record(id=OTHER_ID, status='success', submitted='2026-11-27T08:00:30Z', time_limit=30)
     stub_api.add(listed(capture_record(status='success'), earlier),
-                 Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one per minute'}]), headers={'Retry-After': '20'}))
+                 Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one per minute'}]), headers={'Retry-After': '20'}),
+                 listed(capture_record(status='success'), earlier))
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     assert failed
     assert result['msg'].endswith('in the way: simple capture %s, submitted 2026-11-27T08:00:30Z; Cloudflare accepts one '
@@ -269,7 +272,8 @@ def test_the_simple_capture_limit_names_the_capture_in_the_way(stub_api, connect
 
 def test_the_full_capture_limit_names_the_running_one_and_how_to_stop_it(stub_api, connection_args, capsys):
     running = capture_record(id=OTHER_ID, type='full', status='running', colo_name='ams01', destination_conf=BUCKET)
-    stub_api.add(listed(running), Reply(429, envelope(None, False, [{'code': 1009, 'message': 'one full at a time'}])))
+    stub_api.add(listed(running), Reply(429, envelope(None, False, [{'code': 1009, 'message': 'one full at a time'}])),
+                 listed(running))
     failed, result = run_module(capture_request.main, dict(connection_args, type='full', time_limit=300, colo_name='ord02',
                                                            destination_conf=BUCKET), capsys)
     assert failed
