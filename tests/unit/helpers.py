@@ -42,11 +42,16 @@ class Reply:
 
 
 class StubAPI:
-    """Answers requests in the order scripted; records every request it received."""
+    """Answers requests in the order scripted; records every request it received.
+
+    `headers` are sent with every answer (e.g. Cloudflare's Ratelimit and Ratelimit-Policy); a reply's own headers
+    (e.g. Retry-After) win over them.
+    """
 
     def __init__(self):
         self.replies = []
         self.requests = []
+        self.headers = {}
         self.lock = threading.Lock()
         stub = self
 
@@ -83,7 +88,7 @@ class StubAPI:
                 self.send_response(reply.status)
                 if content_type:
                     self.send_header('Content-Type', content_type)
-                for name, value in reply.headers.items():
+                for name, value in dict(stub.headers, **reply.headers).items():
                     if name != 'Content-Type':
                         self.send_header(name, value)
                 self.send_header('Content-Length', str(len(data)))
