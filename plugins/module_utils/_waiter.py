@@ -30,12 +30,18 @@ class WaitTimeout(Exception):
 
 
 class Waiter:
-    """fetch() until done(value) is true, sleeping an adaptive interval between polls."""
+    """fetch() until done(value) is true, sleeping an adaptive interval between polls.
 
-    def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep):
+    `pace`, when given, is a callable returning the seconds to wait at least before the next poll (the API's rate
+    limit: CloudflareClient.pace). The waiter sleeps max(its own interval, pace()), never past its timeout; when the
+    pace reaches past the timeout, it sleeps until the timeout and gives up without spending another request.
+    """
+
+    def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep, pace=None):
         self.timeout = timeout
         self.clock = clock
         self.sleep = sleep
+        self.pace = pace
         self.polls = 0
 
     def wait(self, fetch, done, first=None):
@@ -55,5 +61,10 @@ class Waiter:
                 raise WaitTimeout(value, elapsed)
             if elapsed >= QUICK_PHASE:
                 interval = min(MAX_INTERVAL, interval * GROWTH)
-            self.sleep(min(interval, remaining))
+            pause = self.pace() if self.pace is not None else 0.0
+            if pause > remaining:
+                # The rate limit allows no poll before the timeout: another one would only spend the quota.
+                self.sleep(remaining)
+                raise WaitTimeout(value, self.clock() - start)
+            self.sleep(min(max(interval, pause), remaining))
             value = None

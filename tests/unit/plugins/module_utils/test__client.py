@@ -16,6 +16,7 @@ import pytest
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils import _client
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, CloudflareClient, RateLimit, parse_rate_limit
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter, WaitTimeout
 
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope
 
@@ -515,3 +516,19 @@ def test_pace_follows_the_headers_of_the_answers(stub_api):
     stub_api.add(Reply(200, envelope([])))
     client.request('GET', client.account_path('pcaps'), 'List packet captures')
     assert client.pace() == pytest.approx(5.0)
+
+
+def test_a_waiter_paced_by_the_client_slows_down_before_the_quota_is_spent(stub_api):
+    fake_time = FakeTime()
+    client = make_client(stub_api, fake_time)
+    # Each answer: 1,200 a window, the quota running low, the window resetting 60 s after each answer.
+    for remaining in (40, 4, 3, 2, 1):
+        stub_api.add(Reply(200, envelope({'id': CAPTURE_ID, 'status': 'running'}),
+                           headers={'Ratelimit': '"default";r=%d;t=60' % remaining, 'Ratelimit-Policy': '"default";q=1200;w=300'}))
+    waiter = Waiter(100, clock=fake_time.clock, sleep=fake_time.sleep, pace=client.pace)
+    with pytest.raises(WaitTimeout):
+        waiter.wait(lambda: get_capture(client), lambda capture: False)
+    # 40 left: the waiter's own 2 s; then 60 s spread over the 4, 3, 2 left; with 1 left the next poll would come
+    # after the timeout, so the waiter sleeps out the 33 s left and gives up without spending it.
+    assert fake_time.slept == [2.0, 15.0, 20.0, 30.0, 33.0]
+    assert waiter.polls == 5 and len(stub_api.requests) == 5

@@ -85,3 +85,65 @@ def test_zero_timeout_still_looks_once():
     with pytest.raises(WaitTimeout):
         subject.wait(lambda: 'running', lambda value: False)
     assert subject.polls == 1
+
+
+def record_sleeps(clock):
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        clock.sleep(seconds)
+    return slept, sleep
+
+
+@pytest.mark.parametrize('pace, expected', [(0.0, [2.0, 2.0, 2.0]), (1.0, [2.0, 2.0, 2.0]), (5.0, [5.0, 5.0, 5.0]),
+                                            (12.5, [12.5, 12.5, 12.5])])
+def test_sleeps_the_longer_of_its_interval_and_the_pace(pace, expected):
+    clock = FakeClock()
+    slept, sleep = record_sleeps(clock)
+    answers = iter(['running', 'running', 'done'])
+    subject = Waiter(600, clock=clock, sleep=sleep, pace=lambda: pace)
+    assert subject.wait(lambda: next(answers), lambda value: value == 'done', first='pending')[0] == 'done'
+    assert slept == expected
+
+
+def test_the_pace_is_asked_before_every_sleep():
+    clock = FakeClock()
+    slept, sleep = record_sleeps(clock)
+    paces = iter([0.0, 30.0, 0.0])
+    answers = iter(['running', 'running', 'done'])
+    Waiter(600, clock=clock, sleep=sleep, pace=lambda: next(paces)).wait(lambda: next(answers), lambda value: value == 'done',
+                                                                         first='pending')
+    assert slept == [2.0, 30.0, 3.0]  # past QUICK_PHASE the waiter's own interval has grown to MAX_INTERVAL
+
+
+@pytest.mark.parametrize('timeout, pace', [(30, 7.0), (30, 29.0), (30, 30.0), (10, 3.3), (100, 0.0), (5, 1.0)])
+def test_never_sleeps_past_its_timeout(timeout, pace):
+    clock = FakeClock()
+    slept, sleep = record_sleeps(clock)
+    with pytest.raises(WaitTimeout) as caught:
+        Waiter(timeout, clock=clock, sleep=sleep, pace=lambda: pace).wait(lambda: 'running', lambda value: False)
+    assert sum(slept) == pytest.approx(timeout)
+    assert caught.value.elapsed == pytest.approx(timeout)
+    assert all(seconds >= min(pace, 2.0) for seconds in slept[:-1])
+
+
+def test_a_pace_beyond_the_timeout_spends_no_more_requests():
+    # No quota left until after the timeout: a poll now would only run into Cloudflare's 429 lock-out.
+    clock = FakeClock()
+    slept, sleep = record_sleeps(clock)
+    fetched = []
+    subject = Waiter(60, clock=clock, sleep=sleep, pace=lambda: 300.0)
+    with pytest.raises(WaitTimeout) as caught:
+        subject.wait(lambda: fetched.append(clock.now) or 'running', lambda value: False, first='pending')
+    assert fetched == [] and subject.polls == 0
+    assert slept == [60.0]
+    assert caught.value.last == 'pending' and caught.value.elapsed == pytest.approx(60)
+
+
+def test_without_pace_the_cadence_is_unchanged():
+    clock = FakeClock()
+    slept, sleep = record_sleeps(clock)
+    with pytest.raises(WaitTimeout):
+        Waiter(30, clock=clock, sleep=sleep).wait(lambda: 'running', lambda value: False)
+    assert slept[:10] == [2.0] * 10 and max(slept) <= MAX_INTERVAL
