@@ -2,65 +2,41 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Contract tests: cloudflare.pcap.capture_request, run as a real ad-hoc command, against Stoplight Prism.
 
-Prism serves docs/openapi/pcaps.openapi.json. It answers 422 (request body against the schema) or 401 (security
-schemes) with an `sl-violations` header whenever a request breaks the contract, so the module fails on any request
-that Cloudflare's published contract rejects, and these tests fail with it.
-
-`make test STAGES=contract` starts Prism and sets PRISM_URL and ANSIBLE_COLLECTIONS_PATH (the collection copy).
+The module lists the account's captures first, to reuse an identical capture that is pending or running, and only
+then POSTs. Prism's static list holds one simple capture, EXAMPLE_CAPTURE, with status `unknown` (see conftest.py):
+it can never be reused as it is, so the reuse test turns its status into `running` (a value of the schema's enum)
+in the recording proxy; every request still goes to Prism, which checks it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 
 import pytest
 
-ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
-# Prism checks only that credentials are present, in the headers the spec's security schemes name.
-API_TOKEN = 'contract-test-token-0000000000000000000000'
+from conftest import (
+    ACCOUNT_ID,
+    API_TOKEN,
+    EXAMPLE_CAPTURE_ID,
+        run_module,
+    set_result_fields,
+    succeeded,
+)
+
 API_EMAIL = 'contract@example.com'
 API_KEY = 'contract-test-global-key-000000000000'
 VALID_SIMPLE_BODY = {'type': 'simple', 'system': 'magic-transit', 'time_limit': 30, 'packet_limit': 100}
+# Prism's example capture on the fields it echoes (type, system, time_limit, filter_v1); its offset_time,
+# 2020-01-01T08:00:00Z, is left out: the module refuses one older than 24 hours, and a request without one is not
+# compared on it. packet_limit is required for a simple capture but never echoed.
+EXAMPLE_FILTER = {'destination_address': '1.2.3.4', 'destination_port': 80, 'protocol': 6, 'source_address': '1.2.3.4', 'source_port': 123}
+AS_EXAMPLE_CAPTURE = {'type': 'simple', 'system': 'magic-transit', 'time_limit': 300, 'packet_limit': 100, 'filter_v1': EXAMPLE_FILTER}
 
 
-@pytest.fixture(scope='module', name='prism_url')
-def prism_url_fixture() -> str:
-    url = os.environ.get('PRISM_URL')
-    if not url or not os.environ.get('ANSIBLE_COLLECTIONS_PATH'):
-        pytest.fail('PRISM_URL and ANSIBLE_COLLECTIONS_PATH are not set: run these tests with `make test STAGES=contract`')
-    return url
-
-
-def run_module(prism_url: str, module_args: dict, credentials: dict[str, str]) -> dict:
-    """Run the module with `ansible localhost -m` and return its result, parsed from the stdout callback's output."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith('CLOUDFLARE_')}
-    env.update(credentials)
-    env.update(
-        CLOUDFLARE_ACCOUNT_ID=ACCOUNT_ID,
-        CLOUDFLARE_BASE_URL=prism_url,
-        # ansible-core's own `minimal` callback prints "localhost | CHANGED => {result as JSON}" (the `json` callback
-        # lives in the ansible.posix collection, which the test toolchain does not have).
-        ANSIBLE_STDOUT_CALLBACK='minimal',
-        ANSIBLE_LOAD_CALLBACK_PLUGINS='1',
-        ANSIBLE_NOCOLOR='1',
-        ANSIBLE_LOCALHOST_WARNING='0',
-        ANSIBLE_INVENTORY_UNPARSED_WARNING='0',
-    )
-    # The ansible of the Python that runs pytest, the toolchain under test.
-    ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
-    command = [ansible, 'localhost', '-m', 'cloudflare.pcap.capture_request', '-a', json.dumps(module_args)]
-    completed = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=False)
-    try:
-        result = json.loads(completed.stdout.partition(' => ')[2])
-    except ValueError:
-        pytest.fail('ansible gave no task result (rc %d)\nstdout: %s\nstderr: %s' % (completed.returncode, completed.stdout, completed.stderr))
-    assert completed.returncode == 0, 'module failed (rc %d): %s\n%s' % (completed.returncode, result.get('msg'), completed.stderr)
-    return result
+def request_capture(base_url: str, module_args: dict, credentials: dict | None = None) -> dict:
+    return succeeded(run_module(base_url, 'capture_request', module_args, credentials))
 
 
 def assert_capture_created(result: dict) -> None:
@@ -70,21 +46,79 @@ def assert_capture_created(result: dict) -> None:
 
 
 def test_simple_capture_with_filter(prism_url: str) -> None:
-    result = run_module(prism_url, {'packet_limit': 100, 'time_limit': 30, 'filter_v1': {'destination_port': 443, 'protocol': 6}},
-                        {'CLOUDFLARE_API_TOKEN': API_TOKEN})
+    result = request_capture(prism_url, {'packet_limit': 100, 'time_limit': 30, 'filter_v1': {'destination_port': 443, 'protocol': 6}})
     assert_capture_created(result)
 
 
 def test_full_capture_to_bucket(prism_url: str) -> None:
-    result = run_module(prism_url, {'type': 'full', 'colo_name': 'ord02', 'destination_conf': 's3://pcaps-bucket?region=us-east-1',
-                                    'time_limit': 300, 'byte_limit': 500000},
-                        {'CLOUDFLARE_API_TOKEN': API_TOKEN})
+    result = request_capture(prism_url, {'type': 'full', 'colo_name': 'ord02', 'destination_conf': 's3://pcaps-bucket?region=us-east-1',
+                                         'time_limit': 300, 'byte_limit': 500000})
     assert_capture_created(result)
 
 
 def test_global_api_key_auth(prism_url: str) -> None:
-    result = run_module(prism_url, {'packet_limit': 100, 'time_limit': 30}, {'CLOUDFLARE_EMAIL': API_EMAIL, 'CLOUDFLARE_API_KEY': API_KEY})
+    result = request_capture(prism_url, {'packet_limit': 100, 'time_limit': 30}, {'CLOUDFLARE_EMAIL': API_EMAIL, 'CLOUDFLARE_API_KEY': API_KEY})
     assert_capture_created(result)
+
+
+def test_lists_before_creating_and_does_not_reuse_a_capture_of_unknown_status(proxy) -> None:
+    """Prism lists a capture identical to the request but `unknown`, which is not in progress: a new one is created."""
+    result = request_capture(proxy.url, AS_EXAMPLE_CAPTURE)
+    assert proxy.calls() == [('GET', '/pcaps'), ('POST', '/pcaps')]
+    proxy.assert_prism_accepted_all()
+    assert proxy.bodies('POST', '/pcaps') == [AS_EXAMPLE_CAPTURE]
+    assert result['changed'] is True
+    assert result['id'] == EXAMPLE_CAPTURE_ID
+    assert result['status'] == 'unknown'
+    assert result['request'] == AS_EXAMPLE_CAPTURE
+
+
+@pytest.mark.parametrize('status', ['running', 'pending'])
+def test_reuses_an_identical_capture_in_progress(proxy, status: str) -> None:
+    """Prism's listed capture, made `running`/`pending` by the proxy, is reused: no POST, changed=false."""
+    proxy.rewrite = set_result_fields('/pcaps', status=status)
+    result = request_capture(proxy.url, AS_EXAMPLE_CAPTURE)
+    assert proxy.calls() == [('GET', '/pcaps')]
+    proxy.assert_prism_accepted_all()
+    assert result['changed'] is False
+    assert result['id'] == EXAMPLE_CAPTURE_ID
+    assert result['status'] == status
+    assert result['pcap']['filter_v1'] == EXAMPLE_FILTER
+
+
+@pytest.mark.parametrize('difference', [{'time_limit': 60}, {'filter_v1': dict(EXAMPLE_FILTER, destination_port=443)}, {'filter_v1': None}])
+def test_does_not_reuse_a_capture_in_progress_that_differs_on_an_echoed_field(proxy, difference: dict) -> None:
+    proxy.rewrite = set_result_fields('/pcaps', status='running')
+    module_args = {name: value for name, value in dict(AS_EXAMPLE_CAPTURE, **difference).items() if value is not None}
+    result = request_capture(proxy.url, module_args)
+    assert proxy.calls() == [('GET', '/pcaps'), ('POST', '/pcaps')]
+    proxy.assert_prism_accepted_all()
+    assert proxy.bodies('POST', '/pcaps') == [module_args]
+    assert result['changed'] is True
+
+
+def test_force_creates_without_reusing(proxy) -> None:
+    proxy.rewrite = set_result_fields('/pcaps', status='running')
+    result = request_capture(proxy.url, dict(AS_EXAMPLE_CAPTURE, force=True))
+    assert proxy.calls() == [('GET', '/pcaps'), ('POST', '/pcaps')]
+    proxy.assert_prism_accepted_all()
+    assert result['changed'] is True
+
+
+def test_check_mode_sends_nothing(proxy) -> None:
+    run = run_module(proxy.url, 'capture_request', AS_EXAMPLE_CAPTURE, check_mode=True)
+    result = succeeded(run)
+    assert proxy.calls() == []
+    assert result['changed'] is True
+    assert result['request'] == AS_EXAMPLE_CAPTURE
+
+
+def test_harness_proxy_sees_what_prism_rejects(proxy) -> None:
+    """assert_prism_accepted_all, which every proxied test ends with, fails when Prism flagged a request."""
+    rejection = post_to_prism(proxy.url, dict(VALID_SIMPLE_BODY, time_limit='thirty'), {'Authorization': 'Bearer ' + API_TOKEN})
+    assert rejection.code == 422
+    with pytest.raises(AssertionError, match='Prism rejected POST'):
+        proxy.assert_prism_accepted_all()
 
 
 def post_to_prism(prism_url: str, body: dict, headers: dict[str, str]) -> urllib.error.HTTPError:
