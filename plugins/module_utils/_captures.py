@@ -277,8 +277,13 @@ def wait_for_capture(client, capture, timeout):
         unknown_streak[0] = unknown_streak[0] + 1 if current.get('status') == UNKNOWN_STATUS else 0
         return current.get('status') in TERMINAL_STATUSES or unknown_streak[0] >= UNKNOWN_POLLS
 
-    waiter = Waiter(timeout)
-    return waiter.wait(lambda: get_capture(client, capture['id']), settled, first=capture)
+    # One deadline for the task: retries of a poll never run past wait_timeout, and polls slow down when Cloudflare's
+    # Ratelimit header says the budget is running low.
+    client.set_deadline(timeout)
+    try:
+        return Waiter(timeout, pace=client.pace).wait(lambda: get_capture(client, capture['id']), settled, first=capture)
+    finally:
+        client.set_deadline(None)
 
 
 def still_waiting_message(capture_id, timeout):
