@@ -3,11 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Buckets for full packet captures: registering, validating the ownership challenge, deleting, finding one by its
-destination_conf. Private to cloudflare.pcap."""
+"""Buckets for full packet captures: registering, validating the ownership challenge, waiting for Cloudflare to check
+it, deleting, finding one by its identity (the destination_conf without access keys). Private to cloudflare.pcap,
+except bucket_identity(), which capture reuse matching imports too."""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
+
+from urllib.parse import unquote
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
     CloudflareAPIError,
@@ -15,7 +18,13 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
     expect_records,
     is_cloudflare_id,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked, validate_schema
+from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import (
+    PcapValidationError,
+    mask_destination_conf,
+    masked,
+    validate_schema,
+)
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter, WaitTimeout
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import (
     OWNERSHIP_REQUEST_SCHEMA,
     OWNERSHIP_VALIDATE_REQUEST_SCHEMA,
@@ -27,6 +36,58 @@ DELETE = 'Delete bucket'
 LIST = 'List buckets'
 
 VALIDATED_STATUS = 'success'
+PENDING_STATUS = 'pending'
+FAILED_STATUS = 'failed'
+# Cloudflare's guide: "Bucket verification can take five to ten minutes to finish processing."
+DEFAULT_WAIT_TIMEOUT = 900
+
+# The query parameters of an R2 destination_conf that carry its access keys. Cloudflare needs them to write to the
+# bucket (add), refuses them in the validate call, and lists buckets without them.
+CREDENTIAL_PARAMETERS = frozenset(('access-key-id', 'secret-access-key'))
+
+
+def _uri_parts(destination_conf):
+    """(everything before the query, [query parameters], '#fragment' or '')."""
+    before_fragment, hash_mark, fragment = destination_conf.partition('#')
+    base, _question_mark, query = before_fragment.partition('?')
+    return base, [parameter for parameter in query.split('&') if parameter], hash_mark + fragment
+
+
+def _is_credential(parameter):
+    return unquote(parameter.split('=', 1)[0]).strip().lower() in CREDENTIAL_PARAMETERS
+
+
+def _join(base, parameters, fragment):
+    return base + ('?' + '&'.join(parameters) if parameters else '') + fragment
+
+
+def without_credentials(destination_conf):
+    """The URI without the access-key-id and secret-access-key query parameters, everything else as given and in
+    order; a URI without them is returned unchanged. This is what the validate call carries."""
+    base, parameters, fragment = _uri_parts(destination_conf)
+    kept = [parameter for parameter in parameters if not _is_credential(parameter)]
+    if len(kept) == len(parameters):
+        return destination_conf
+    return _join(base, kept, fragment)
+
+
+def bucket_identity(destination_conf):
+    """What identifies a bucket: its destination_conf with the access keys removed, as a normalised string.
+
+    Two destination_conf values name the same bucket when their identities are equal. The identity is the URI
+    with surrounding whitespace removed, the scheme in lower case, the query parameters access-key-id and
+    secret-access-key (R2's keys; the name compared case-insensitively) removed, the other query parameters
+    (account-id, region, ...) kept as written but sorted, an empty query dropped, and the fragment kept. Bucket
+    name and path are compared exactly. It holds no access keys, but may hold an account id: it is for
+    comparing, not for showing. A value that is not a string (None) is returned unchanged.
+    """
+    if not isinstance(destination_conf, str):
+        return destination_conf
+    base, parameters, fragment = _uri_parts(destination_conf.strip())
+    scheme, separator, rest = base.partition('://')
+    if separator and scheme[:1].isalpha():
+        base = scheme.lower() + separator + rest
+    return _join(base, sorted(parameter for parameter in parameters if not _is_credential(parameter)), fragment)
 
 
 def check_destination_conf(destination_conf):
@@ -42,10 +103,22 @@ def is_validated(bucket):
     return bucket.get('status') == VALIDATED_STATUS
 
 
+def is_pending(bucket):
+    return bucket.get('status') == PENDING_STATUS
+
+
 def find_bucket(buckets, destination_conf):
-    """The bucket registered with exactly this destination_conf, or None."""
+    """The bucket registered for this destination_conf, or None.
+
+    Buckets are compared by bucket_identity(): Cloudflare may list an R2 bucket with or without the access keys it
+    was added with. A bucket listed with exactly this string is preferred over one that only has the same identity.
+    """
     for bucket in buckets:
         if bucket.get('destination_conf') == destination_conf:
+            return bucket
+    wanted = bucket_identity(destination_conf)
+    for bucket in buckets:
+        if bucket_identity(bucket.get('destination_conf')) == wanted:
             return bucket
     return None
 
@@ -65,7 +138,8 @@ def add_bucket(client, destination_conf):
 
 
 def validate_bucket(client, destination_conf, ownership_challenge):
-    body = {'destination_conf': destination_conf, 'ownership_challenge': ownership_challenge}
+    """Cloudflare's guide: the validate call carries the R2 URI without its access keys."""
+    body = {'destination_conf': without_credentials(destination_conf), 'ownership_challenge': ownership_challenge}
     validate_schema(body, OWNERSHIP_VALIDATE_REQUEST_SCHEMA)
     result = client.request('POST', client.account_path('pcaps', 'ownership', 'validate'), VALIDATE, body=body)
     return expect_record(result, VALIDATE, 'a bucket object')
@@ -79,23 +153,31 @@ def delete_bucket(client, bucket_id):
 
 
 class MissingChallenge(PcapValidationError):
-    """state=validated for a bucket that is not validated yet, without ownership_challenge."""
+    """state=validated for a bucket that is not validated yet, without ownership_challenge(_file)."""
 
     def __init__(self, bucket):
+        rule = 'is required with state=validated until the bucket is validated (or ownership_challenge_file); '
         if bucket is None:
-            rule = 'is required with state=validated until the bucket is validated; the bucket is not registered ' \
-                   'yet, so there is no challenge file to read: add it with state=present, then read the file ' \
-                   'named by bucket.filename in the bucket'
+            rule += 'the bucket is not registered yet, so there is no challenge file to read: add it with ' \
+                    'state=present, then download the file named by bucket.filename from the bucket'
         else:
-            status = bucket.get('status') or 'not validated'
-            filename = bucket.get('filename') or '(no filename given)'
-            rule = 'is required with state=validated until the bucket is validated; the bucket is %s: read the ' \
-                   'file %s that Cloudflare placed in the bucket' % (status, filename)
+            rule += 'the bucket is %s: download the file %s that Cloudflare wrote into the bucket and pass its ' \
+                    'contents, or its local path as ownership_challenge_file' % (
+                        bucket.get('status') or 'not validated', bucket.get('filename') or '(no filename given)')
         super(MissingChallenge, self).__init__('ownership_challenge', rule)
 
 
+class ValidationIncomplete(Exception):
+    """The validate call went through, but the bucket is not validated: Cloudflare reports it failed, or it was
+    still pending when wait_timeout ran out. `message` says which and what to do."""
+
+    def __init__(self, message):
+        self.message = message
+        super(ValidationIncomplete, self).__init__(message)
+
+
 class BucketOwnership:
-    """Brings one bucket (by its exact destination_conf) to a state.
+    """Brings one bucket (found by bucket_identity() of its destination_conf) to a state.
 
     `bucket` (unmasked; None when there is none) and `changed` are kept up to date step by step, so that a caller
     can report what happened also when a later step fails.
@@ -109,6 +191,11 @@ class BucketOwnership:
         self.bucket = None
         self.changed = False
 
+    @property
+    def name(self):
+        """The bucket as messages show it: scheme and bucket name, no credentials."""
+        return mask_destination_conf(self.destination_conf)
+
     def present(self):
         self.bucket = find_bucket(list_buckets(self.client, ADD), self.destination_conf)
         if self.bucket is None and not self.check_mode:
@@ -116,8 +203,14 @@ class BucketOwnership:
         elif self.bucket is None:
             self.changed = True
 
-    def validated(self, ownership_challenge):
-        """Add the bucket if it is missing, then validate it unless Cloudflare already reports it validated."""
+    def validated(self, ownership_challenge, wait=False, wait_timeout=DEFAULT_WAIT_TIMEOUT):
+        """Add the bucket if it is missing, then validate it unless Cloudflare already reports it validated.
+
+        A bucket that is pending is validated again: Cloudflare lists no difference between a bucket never
+        validated and one whose validation is in progress, and documents nothing against validating twice. A
+        validation that leaves the bucket pending is a success, unless `wait`: then the bucket list is polled until
+        Cloudflare reports success or failure, for at most `wait_timeout` seconds.
+        """
         self.bucket = find_bucket(list_buckets(self.client, VALIDATE), self.destination_conf)
         if self.bucket is not None and is_validated(self.bucket):
             return
@@ -130,9 +223,42 @@ class BucketOwnership:
             self._add_once()
         self.bucket = self._validate_once(ownership_challenge)
         self.changed = True
-        if not is_validated(self.bucket):
-            raise CloudflareAPIError(VALIDATE, 'Cloudflare reports the bucket as %s, not success' % (
-                self.bucket.get('status') or 'having no status',))
+        if wait and is_pending(self.bucket):
+            self._wait_until_checked(wait_timeout)
+        if not (is_validated(self.bucket) or is_pending(self.bucket)):
+            raise ValidationIncomplete(self._not_validated_message())
+
+    def _wait_until_checked(self, wait_timeout):
+        def fetch():
+            bucket = find_bucket(list_buckets(self.client, VALIDATE), self.destination_conf)
+            if bucket is not None:
+                self.bucket = bucket
+            return bucket
+
+        # One deadline for the wait: retries of a poll never run past wait_timeout, and polls slow down when
+        # Cloudflare's Ratelimit header says the budget is running low.
+        self.client.set_deadline(wait_timeout)
+        try:
+            bucket, _elapsed = Waiter(wait_timeout, pace=self.client.pace).wait(
+                fetch, lambda bucket: bucket is None or not is_pending(bucket), first=self.bucket)
+        except WaitTimeout as timeout:
+            raise ValidationIncomplete(
+                'Bucket %s is still pending after waiting %d s (wait_timeout): Cloudflare takes 5 to 10 minutes to '
+                'check the ownership challenge; run the task again later or raise wait_timeout' % (
+                    self.name, timeout.elapsed))
+        finally:
+            self.client.set_deadline(None)
+        if bucket is None:
+            raise ValidationIncomplete('Bucket %s was validated, but Cloudflare no longer lists it (deleted while '
+                                       'waiting?)' % self.name)
+
+    def _not_validated_message(self):
+        status = self.bucket.get('status') or 'no status'
+        if self.bucket.get('status') == FAILED_STATUS:
+            return 'Cloudflare could not validate bucket %s (status failed): ownership_challenge must be the ' \
+                   'contents of the file %s that Cloudflare wrote into the bucket; check it and validate again' % (
+                       self.name, self.bucket.get('filename') or 'named by bucket.filename')
+        return 'Cloudflare reports bucket %s as %s, neither validated (success) nor pending' % (self.name, status)
 
     def absent(self):
         self.bucket = find_bucket(list_buckets(self.client, DELETE), self.destination_conf)
@@ -176,6 +302,10 @@ class BucketOwnership:
             failure = error
         bucket = self._look_again(failure, VALIDATE)
         if bucket is None or not is_validated(bucket):
+            if bucket is not None:
+                self.bucket = bucket
+                failure.add_detail('Cloudflare lists the bucket as %s (checked afterwards); validating again is '
+                                   'harmless' % (bucket.get('status') or 'having no status'))
             raise failure
         return bucket
 

@@ -14,7 +14,8 @@ version_added: 0.1.0
 description:
   - Lists the buckets of the account that full packet captures can be written to, with their ownership challenge
     status (C(GET /accounts/{account_id}/pcaps/ownership)).
-  - With O(destination_conf), returns only the bucket registered with exactly that URI.
+  - With O(destination_conf), returns only the bucket registered for that URI, compared without access keys as
+    M(cloudflare.pcap.bucket_ownership) does.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
@@ -33,11 +34,17 @@ attributes:
 options:
   destination_conf:
     description:
-      - Return only the bucket with exactly this URI, for example V(s3://pcaps-bucket?region=us-east-1).
+      - Return only the bucket registered for this URI, for example V(s3://pcaps-bucket?region=us-east-1).
+      - The URI is compared without the R2 access keys (query parameters C(access-key-id) and
+        C(secret-access-key)), which Cloudflare may or may not list; the other query parameters count, in any
+        order.
       - Treated as a secret (R2 and S3 URIs can carry access keys); results show only its scheme and bucket name.
     type: str
 seealso:
   - module: cloudflare.pcap.bucket_ownership
+  - name: PCAPs bucket setup
+    description: Cloudflare's guide to adding and validating a bucket, with S3, GCS and R2.
+    link: https://developers.cloudflare.com/cloudflare-network-firewall/packet-captures/pcaps-bucket-setup/
 '''
 
 EXAMPLES = r'''
@@ -56,11 +63,14 @@ EXAMPLES = r'''
     destination_conf: "{{ pcap_bucket_uri }}"
   register: pcap_bucket
 
-- name: Fail unless the bucket is validated
+- name: Fail unless the bucket is registered
   ansible.builtin.assert:
     that:
       - pcap_bucket.buckets | length == 1
-      - pcap_bucket.buckets[0].status == 'success'
+
+- name: Say whether it can receive full captures yet
+  ansible.builtin.debug:
+    msg: "{{ 'validated' if pcap_bucket.buckets[0].status == 'success' else 'not validated yet: ' ~ pcap_bucket.buckets[0].status }}"
 '''
 
 RETURN = r'''
@@ -68,7 +78,7 @@ buckets:
   description:
     - The buckets Cloudflare lists for the account, oldest first as Cloudflare returns them, each with its
       C(destination_conf) masked (scheme and bucket name only).
-    - With O(destination_conf), only the bucket with exactly that URI.
+    - With O(destination_conf), only the bucket registered for that URI.
     - An empty list when there are none.
   returned: success
   type: list
@@ -79,7 +89,9 @@ buckets:
       type: str
       sample: 9883874ecac311ec8475433579a6bf5f
     status:
-      description: The status of the ownership challenge, V(pending), V(success) (validated) or V(failed).
+      description:
+        - The status of the ownership challenge, V(pending), V(success) (validated) or V(failed).
+        - V(pending) also while Cloudflare checks a challenge after validation, which takes 5 to 10 minutes.
       type: str
       sample: success
     filename:
@@ -111,7 +123,9 @@ status_code:
   type: int
   sample: 403
 error_codes:
-  description: Cloudflare's error codes when the request failed.
+  description:
+    - Cloudflare's error codes when the request failed.
+    - Cloudflare documents no error codes for the PCAP API; key on RV(status_code) instead.
   returned: failure, when Cloudflare's answer listed errors
   type: list
   elements: int
@@ -129,6 +143,13 @@ retry_after:
   returned: failure, when Cloudflare sent Retry-After
   type: int
   sample: 42
+retry_at:
+  description:
+    - When Cloudflare's C(Retry-After) ends, as an RFC 3339 UTC time. After more than 1,200 requests in 5 minutes,
+      Cloudflare refuses every call of the credential until then, and the task fails at once instead of waiting.
+  returned: failure, when Cloudflare sent Retry-After
+  type: str
+  sample: '2026-11-27T08:05:00Z'
 '''
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
