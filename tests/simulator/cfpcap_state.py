@@ -13,7 +13,7 @@ import math
 import threading
 import time
 
-from cfpcap_buckets import Bucket, credential_parameters, rfc3339, strip_credentials
+from cfpcap_buckets import Bucket, credential_parameters, strip_credentials
 from cfpcap_capture import Capture
 from cfpcap_pcapgen import build_pcap
 
