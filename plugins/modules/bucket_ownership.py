@@ -132,7 +132,8 @@ EXAMPLES = r'''
   ansible.builtin.debug:
     msg: "Cloudflare wrote {{ pcap_bucket.bucket.filename }} into the bucket; its status is {{ pcap_bucket.bucket.status }}"
 
-# Download the file first (the buckets guide shows how, with amazon.aws.s3_object), here to pcap_challenge_file.
+# pcap_challenge_file: where the challenge file was downloaded to, for example with amazon.aws.s3_object (see the
+# guide "Buckets for full packet captures").
 - name: Validate the bucket with the downloaded challenge file, and wait until Cloudflare has checked it
   cloudflare.pcap.bucket_ownership:
     api_token: "{{ cloudflare_api_token }}"
@@ -144,17 +145,18 @@ EXAMPLES = r'''
     wait_timeout: 900
   when: pcap_challenge_file is defined
 
-- name: Make sure the bucket is validated, credentials from CLOUDFLARE_API_TOKEN and CLOUDFLARE_ACCOUNT_ID
+- name: Tell whether the bucket still needs validating (check mode reads only), credentials from the environment
   cloudflare.pcap.bucket_ownership:
     destination_conf: "{{ pcap_bucket_uri }}"
     state: validated
     # The contents of the challenge file; not needed once the bucket is validated
     ownership_challenge: "{{ pcap_ownership_challenge | default(omit) }}"
-  register: pcap_bucket
+  check_mode: true
+  register: pcap_validation
 
-- name: Say whether Cloudflare is still checking the challenge
+- name: Say what a validation would do
   ansible.builtin.debug:
-    msg: "The bucket is {{ pcap_bucket.bucket.status }}; Cloudflare takes 5 to 10 minutes to validate a bucket"
+    msg: "{{ 'The bucket would be validated' if pcap_validation is changed else 'The bucket is validated' }}"
 
 - name: Remove the bucket
   cloudflare.pcap.bucket_ownership:
