@@ -144,13 +144,14 @@ notes:
     compressed, O(offset_time) in UTC, numbers as integers, the bucket without its access keys). Cloudflare echoes
     O(type), O(system), O(time_limit), O(filter_v1) and O(offset_time) of a C(simple) capture, and also
     O(byte_limit), O(colo_name) and O(destination_conf) of a C(full) one, but never O(packet_limit). So a capture in
-    progress that differs only in O(packet_limit) is reused; set O(force=true) to get one with the new limit.
+    progress that differs only in O(packet_limit) is reused; set O(force=true) to get one with the new limit. An
+    O(offset_time) computed from C(now()) differs at each run, so such a task requests a new capture each time.
   - The create request is never retried. When its answer is lost (timeout, connection reset, HTTP 5xx), the module
     lists the captures again and adopts the one capture that was not listed before and matches; with several such
     captures it fails and names them all, and it says that no capture was created only when the listing proves it
     (Cloudflare lists at most 50 captures, which proves less, and the message says so).
-  - Parallel tasks race for one capture, for example C(hosts: all) with C(delegate_to: localhost). Add
-    C(run_once: true) to such a task. When Cloudflare refuses the second create (HTTP 429, one C(simple) capture a
+  - Parallel tasks race for one capture, for example C(hosts=all) with C(delegate_to=localhost). Set
+    C(run_once=true) on such a task. When Cloudflare refuses the second create (HTTP 429, one C(simple) capture a
     minute, one C(full) capture at a time) because an identical capture was just created, that capture is used
     with a warning; when two identical captures are in progress, the module warns and names both.
   - In check mode nothing at all is sent, so the module cannot tell whether a capture would be reused and reports

@@ -48,3 +48,41 @@ def test_awx_guide_shows_the_playbook_that_the_awx_test_runs():
     shown = yaml.safe_load('\n'.join(line[7:] for line in block.splitlines()))
     tested = yaml.safe_load(read('tests', 'integration', 'targets', 'awx_runner', 'files', 'incident.yml'))
     assert shown == tested
+
+
+MODULE_NAMES = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, 'plugins', 'modules')) if name.endswith('.py')
+                      and not name.startswith('_'))
+# Codes that tests/simulator invents (its README's error table); Cloudflare documents no PCAP error codes.
+SIMULATOR_CODES = set(range(1000, 1016)) | {10405, 10429}
+
+
+def module_docs(name):
+    import importlib
+    module = importlib.import_module('ansible_collections.cloudflare.pcap.plugins.modules.' + name)
+    return dict((part, yaml.safe_load(getattr(module, part))) for part in ('DOCUMENTATION', 'EXAMPLES', 'RETURN'))
+
+
+def test_every_module_documentation_is_valid_yaml():
+    for name in MODULE_NAMES:
+        docs = module_docs(name)
+        assert docs['DOCUMENTATION']['module'] == name
+        assert isinstance(docs['EXAMPLES'], list) and isinstance(docs['RETURN'], dict)
+
+
+def test_return_samples_present_no_simulator_code_as_cloudflares():
+    for name in MODULE_NAMES:
+        returned = module_docs(name)['RETURN']
+        codes = set(returned.get('error_codes', {}).get('sample') or [])
+        codes |= set(error.get('code') for error in returned.get('errors', {}).get('sample') or [])
+        assert not codes & SIMULATOR_CODES, '%s: RETURN shows the simulator\'s codes %s' % (name, sorted(codes & SIMULATOR_CODES))
+
+
+def test_cloudflare_docs_links_point_to_where_the_pcap_docs_live_now():
+    moved = re.compile(r'developers\.cloudflare\.com/magic-(firewall|transit)/how-to/(collect-pcaps|pcaps-bucket-setup)')
+    for directory in ('plugins', 'docs', 'roles'):
+        for folder, _subfolders, files in os.walk(os.path.join(ROOT, directory)):
+            for file_name in files:
+                if file_name.endswith(('.py', '.rst', '.md', '.yml')):
+                    text = read(os.path.relpath(os.path.join(folder, file_name), ROOT))
+                    assert not moved.search(text), '%s links to the old PCAP docs location' % file_name
+    assert not moved.search(read('README.md'))

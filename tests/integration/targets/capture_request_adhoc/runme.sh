@@ -31,6 +31,8 @@ PY
 # Secrets never show, even at -vvvv, on success or failure.
 simulator_post /reset
 destination='r2://pcaps?account-id=1&access-key-id=ADHOCKEYID&secret-access-key=ADHOCBUCKETSECRET'
+# Full captures go only to a validated bucket.
+simulator_post /buckets "{\"destination_conf\": \"$destination\", \"validated\": true}"
 ansible localhost -vvvv -m cloudflare.pcap.capture_request \
   -a "type=full colo_name=ord02 time_limit=60 destination_conf=$destination" > "$output/verbose.txt" 2>&1
 CLOUDFLARE_API_TOKEN=adhoc-wrong-token-ADHOCWRONGTOKEN ansible localhost -vvvv -m cloudflare.pcap.capture_request \
