@@ -86,3 +86,15 @@ def test_cloudflare_docs_links_point_to_where_the_pcap_docs_live_now():
                     text = read(os.path.relpath(os.path.join(folder, file_name), ROOT))
                     assert not moved.search(text), '%s links to the old PCAP docs location' % file_name
     assert not moved.search(read('README.md'))
+
+
+def test_every_test_named_in_the_api_behaviour_register_exists():
+    register = read('docs', 'openapi', 'SOURCE.md').split('## API behaviour we rely on', 1)[1]
+    cited = re.findall(r'`(tests/[^`]+)`', register)
+    assert len(cited) >= 20
+    for reference in cited:
+        path, _separator, test_name = reference.partition('::')
+        path = path.split(' (')[0]
+        assert os.path.exists(os.path.join(ROOT, path)), '%s does not exist' % path
+        if test_name:
+            assert re.search(r'^def %s\(' % re.escape(test_name), read(path), re.MULTILINE), '%s is not in %s' % (test_name, path)
