@@ -86,12 +86,16 @@ class FakeTime:
         self.now += seconds
 
 
-@pytest.fixture
-def fake_time(monkeypatch):
+def install_fake_time(monkeypatch):
     """Waits in _ownership run on a fake clock: no real sleeping, and the seconds slept are known."""
     fake = FakeTime()
     monkeypatch.setattr(_ownership, 'Waiter', lambda timeout, pace=None: Waiter(timeout, clock=fake.clock, sleep=fake.sleep, pace=pace))
     return fake
+
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    return install_fake_time(monkeypatch)
 
 
 # Single operations

@@ -13,7 +13,7 @@ import yaml
 
 from ansible_collections.cloudflare.pcap.plugins.modules import bucket_ownership
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import TOKEN, Reply, envelope, run_module
-from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__ownership import (  # noqa: F401 (fake_time is a fixture)
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__ownership import (
     BUCKET_ID,
     CHALLENGE,
     CHALLENGE_CONTENTS,
@@ -21,7 +21,7 @@ from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__o
     URI,
     URI_WITHOUT_KEYS,
     bucket,
-    fake_time,
+    install_fake_time,
     listed,
     one,
 )
@@ -29,6 +29,11 @@ from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__o
 MASKED_URI = 'r2://pcaps-bucket?********'
 DOCUMENTED = yaml.safe_load(bucket_ownership.RETURN)
 TYPES = {'str': str, 'dict': dict, 'list': list, 'int': int}
+
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    return install_fake_time(monkeypatch)
 
 
 def mismatch():
