@@ -41,7 +41,9 @@ ECHOED_FIELDS = {
 # The capture list returns at most this many captures (collect-pcaps.mdx), so a capture may exist unlisted.
 LIST_CAP = 50
 
+
 # API operations. Each returns the envelope's result; failures raise CloudflareAPIError.
+
 
 def create_capture(client, body):
     operation = 'Create packet capture'

@@ -85,7 +85,7 @@ def test_simple_finishes_at_once(sim):
     download = sim.api('GET', '/%s/download' % created['id'])
     assert download.status == 200
     # The packets come from the stored traffic before offset_time.
-    times = [seconds for seconds in pcap_record_times(download.body)]
+    times = list(pcap_record_times(download.body))
     assert times and all(offset - 30 <= moment <= offset for moment in times)
     # Full captures are not affected.
     assert sim.create(full_body())['status'] == 'pending'

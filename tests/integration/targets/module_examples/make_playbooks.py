@@ -16,11 +16,13 @@ import sys
 
 import yaml
 
-# Registering a bucket gives the ownership challenge file name that the validation examples need.
+# Registering a bucket makes Cloudflare write the ownership challenge file; its contents are what the validation
+# examples need. The simulator shows them (as a user reads them from the bucket).
 BUCKET_SETUP = [
-    {'name': 'Register the bucket the examples use', 'cloudflare.pcap.bucket_ownership': {'destination_conf': '{{ pcap_bucket_uri }}'},
-     'register': 'setup_bucket'},
-    {'name': 'Know its ownership challenge', 'ansible.builtin.set_fact': {'pcap_ownership_challenge': '{{ setup_bucket.bucket.filename }}'}},
+    {'name': 'Register the bucket the examples use', 'cloudflare.pcap.bucket_ownership': {'destination_conf': '{{ pcap_bucket_uri }}'}},
+    {'name': 'Read the challenge file from the bucket', 'ansible.builtin.uri': {'url': '{{ simulator_url }}/buckets', 'return_content': True},
+     'register': 'sim_buckets'},
+    {'name': 'Know its ownership challenge', 'ansible.builtin.set_fact': {'pcap_ownership_challenge': '{{ (sim_buckets.json | first).challenge }}'}},
 ]
 FINISHED_CAPTURE = [
     {'name': 'A finished simple capture', 'cloudflare.pcap.capture_request': {'time_limit': 5, 'packet_limit': 50, 'wait': True},
@@ -33,10 +35,7 @@ RUNNING_FULL_CAPTURE = [
 ]
 SETUP = {
     'bucket_ownership': BUCKET_SETUP,
-    'bucket_ownership_info': BUCKET_SETUP + [
-        {'name': 'Validate it', 'cloudflare.pcap.bucket_ownership': {
-            'destination_conf': '{{ pcap_bucket_uri }}', 'state': 'validated', 'ownership_challenge': '{{ pcap_ownership_challenge }}'}},
-    ],
+    'bucket_ownership_info': [],  # runme.sh registers a validated bucket
     'capture_download': FINISHED_CAPTURE,
     'capture_info': FINISHED_CAPTURE,
     'capture_request': [],

@@ -23,6 +23,10 @@ while read -r module; do
   running_seconds=1
   if [ "$module" = capture_stop ]; then running_seconds=300; fi
   simulator_post /config "{\"simple_per_minute\": false, \"full_one_at_a_time\": false, \"pending_seconds\": 0.2, \"running_seconds\": $running_seconds, \"conversion_seconds\": 0.2}"
+  # Full captures go only to a validated bucket; the bucket_ownership examples add and validate their own.
+  if [ "$module" != bucket_ownership ]; then
+    simulator_post /buckets '{"destination_conf": "s3://pcaps-bucket?region=us-east-1", "validated": true}'
+  fi
   echo "=== EXAMPLES of cloudflare.pcap.$module"
   ansible-playbook "$output/examples/$module.yml" -e @../../integration_config.yml \
     -e "incident_dir=$output/incident" \
