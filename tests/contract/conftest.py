@@ -14,12 +14,14 @@ What Prism 5.14.2 answers, in its static mode, for this spec (checked by hand; t
   `example: success`, and the first branch of anyOf (pcaps_response_simple). The id in the path is not looked at.
 - Every bucket (listed, added, validated) is EXAMPLE_BUCKET_ID for EXAMPLE_BUCKET with status `pending`.
 - PUT .../stop and DELETE .../ownership/{id}: 204 without a body.
-- With `Prefer: dynamic=true`, data generated from the schemas: Prism mixes the allOf branches badly, so `result` is
-  as often a string or an object of random fields as a list of captures (with random ids and out-of-range numbers).
-  Good only to show that no module crashes on it.
 - GET .../download: 500 (application/problem+json, "Cannot find serializer for application/vnd.tcpdump.pcap"): the
   spec gives that media type neither a schema nor an example, so Prism cannot answer a pcap; with only
   `Accept: application/json` it answers 406.
+With `Prefer: dynamic=true` (dynamic mode) Prism generates data instead. The envelope's `result` is declared in
+both branches of an allOf (api-response-common: object, array or string; the collection or single response: the
+records), and Prism often generates it from the first alone: a string or an object of random fields where a list
+is due (it then flags its own answer in sl-violations, location `response`), else records with random ids and
+out-of-range numbers. Good only to show that no module crashes on it.
 """
 
 from __future__ import annotations

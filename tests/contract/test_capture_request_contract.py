@@ -20,6 +20,7 @@ from conftest import (
     ACCOUNT_ID,
     API_TOKEN,
     EXAMPLE_CAPTURE_ID,
+    failed_cleanly,
         run_module,
     set_result_fields,
     succeeded,
@@ -103,6 +104,19 @@ def test_force_creates_without_reusing(proxy) -> None:
     assert proxy.calls() == [('GET', '/pcaps'), ('POST', '/pcaps')]
     proxy.assert_prism_accepted_all()
     assert result['changed'] is True
+
+
+def test_wait_gives_up_cleanly_on_prism_unknown_capture(proxy) -> None:
+    """wait=true polls the created capture (GET .../pcaps/{id}); Prism keeps answering `unknown`, which is neither
+    finished nor in progress, so the wait ends after a few polls with a message instead of running to wait_timeout."""
+    run = run_module(proxy.url, 'capture_request', dict(AS_EXAMPLE_CAPTURE, wait=True, wait_timeout=60))
+    result = failed_cleanly(run)
+    calls = proxy.calls()
+    assert calls[:2] == [('GET', '/pcaps'), ('POST', '/pcaps')]
+    assert calls[2:] and set(calls[2:]) == {('GET', '/pcaps/' + EXAMPLE_CAPTURE_ID)}
+    proxy.assert_prism_accepted_all()
+    assert 'unknown' in result['msg']
+    assert result['changed'] is True and result['id'] == EXAMPLE_CAPTURE_ID
 
 
 def test_check_mode_sends_nothing(proxy) -> None:
