@@ -137,8 +137,8 @@ def test_validated_wait_polls_the_list_until_the_bucket_is_validated(proxy) -> N
 
 
 def test_validated_wait_times_out_cleanly_on_prism_pending_bucket(proxy) -> None:
-    result = failed_cleanly(run_module(proxy.url, 'bucket_ownership', {'destination_conf': EXAMPLE_BUCKET, 'state': 'validated',
-                                                                        'ownership_challenge': CHALLENGE, 'wait': True, 'wait_timeout': 3}))
+    arguments = {'destination_conf': EXAMPLE_BUCKET, 'state': 'validated', 'ownership_challenge': CHALLENGE, 'wait': True, 'wait_timeout': 3}
+    result = failed_cleanly(run_module(proxy.url, 'bucket_ownership', arguments))
     proxy.assert_prism_accepted_all()
     assert proxy.calls()[:2] == [LIST, VALIDATE] and set(proxy.calls()[2:]) == {LIST}
     assert 'still pending after waiting' in result['msg']

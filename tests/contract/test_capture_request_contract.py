@@ -21,7 +21,7 @@ from conftest import (
     API_TOKEN,
     EXAMPLE_CAPTURE_ID,
     failed_cleanly,
-        run_module,
+    run_module,
     set_result_fields,
     succeeded,
 )
