@@ -18,7 +18,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import bucket_identity
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import wait_paced_by
 
 # Capture statuses: the API's enum (pcaps_status), grouped by what a caller does next. `success` and `complete`
 # both mean finished, whatever the type (collect-pcaps.mdx: fetch once `success`; the dashboard says "Complete").
@@ -279,13 +279,7 @@ def wait_for_capture(client, capture, timeout):
         unknown_streak[0] = unknown_streak[0] + 1 if current.get('status') == UNKNOWN_STATUS else 0
         return current.get('status') in TERMINAL_STATUSES or unknown_streak[0] >= UNKNOWN_POLLS
 
-    # One deadline for the task: retries of a poll never run past wait_timeout, and polls slow down when Cloudflare's
-    # Ratelimit header says the budget is running low.
-    client.set_deadline(timeout)
-    try:
-        return Waiter(timeout, pace=client.pace).wait(lambda: get_capture(client, capture['id']), settled, first=capture)
-    finally:
-        client.set_deadline(None)
+    return wait_paced_by(client, timeout, lambda: get_capture(client, capture['id']), settled, first=capture)
 
 
 def still_waiting_message(capture_id, timeout):

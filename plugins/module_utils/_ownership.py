@@ -24,7 +24,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import
     masked,
     validate_schema,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter, WaitTimeout
+from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout, wait_paced_by
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import (
     OWNERSHIP_REQUEST_SCHEMA,
     OWNERSHIP_VALIDATE_REQUEST_SCHEMA,
@@ -235,19 +235,14 @@ class BucketOwnership:
                 self.bucket = bucket
             return bucket
 
-        # One deadline for the wait: retries of a poll never run past wait_timeout, and polls slow down when
-        # Cloudflare's Ratelimit header says the budget is running low.
-        self.client.set_deadline(wait_timeout)
         try:
-            bucket, _elapsed = Waiter(wait_timeout, pace=self.client.pace).wait(
-                fetch, lambda bucket: bucket is None or not is_pending(bucket), first=self.bucket)
+            bucket, _elapsed = wait_paced_by(self.client, wait_timeout, fetch,
+                                             lambda bucket: bucket is None or not is_pending(bucket), first=self.bucket)
         except WaitTimeout as timeout:
             raise ValidationIncomplete(
                 'Bucket %s is still pending after waiting %d s (wait_timeout): Cloudflare takes 5 to 10 minutes to '
                 'check the ownership challenge; run the task again later or raise wait_timeout' % (
                     self.name, timeout.elapsed))
-        finally:
-            self.client.set_deadline(None)
         if bucket is None:
             raise ValidationIncomplete('Bucket %s was validated, but Cloudflare no longer lists it (deleted while '
                                        'waiting?)' % self.name)

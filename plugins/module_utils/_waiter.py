@@ -68,3 +68,13 @@ class Waiter:
                 raise WaitTimeout(value, self.clock() - start)
             self.sleep(min(max(interval, pause), remaining))
             value = None
+
+
+def wait_paced_by(client, timeout, fetch, done, first=None):
+    """Waiter(timeout).wait() for API polls: the client's retries end with the wait (one deadline for the task) and
+    polls slow down when Cloudflare's Ratelimit header says the credential's budget is running low."""
+    client.set_deadline(timeout)
+    try:
+        return Waiter(timeout, pace=client.pace).wait(fetch, done, first=first)
+    finally:
+        client.set_deadline(None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _ownership
+from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _ownership, _waiter
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, CloudflareClient
 from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import (
     BucketOwnership,
@@ -87,9 +87,9 @@ class FakeTime:
 
 
 def install_fake_time(monkeypatch):
-    """Waits in _ownership run on a fake clock: no real sleeping, and the seconds slept are known."""
+    """Waits (_waiter.wait_paced_by) run on a fake clock: no real sleeping, and the seconds slept are known."""
     fake = FakeTime()
-    monkeypatch.setattr(_ownership, 'Waiter', lambda timeout, pace=None: Waiter(timeout, clock=fake.clock, sleep=fake.sleep, pace=pace))
+    monkeypatch.setattr(_waiter, 'Waiter', lambda timeout, pace=None: Waiter(timeout, clock=fake.clock, sleep=fake.sleep, pace=pace))
     return fake
 
 

@@ -147,3 +147,37 @@ def test_without_pace_the_cadence_is_unchanged():
     with pytest.raises(WaitTimeout):
         Waiter(30, clock=clock, sleep=sleep).wait(lambda: 'running', lambda value: False)
     assert slept[:10] == [2.0] * 10 and max(slept) <= MAX_INTERVAL
+
+
+class RecordingClient:
+    """What wait_paced_by needs of a CloudflareClient: the deadline and the pace."""
+
+    def __init__(self, pace):
+        self.deadlines = []
+        self._pace = pace
+
+    def set_deadline(self, seconds):
+        self.deadlines.append(seconds)
+
+    def pace(self):
+        return self._pace
+
+
+def test_wait_paced_by_sets_the_deadline_for_the_wait_and_clears_it(monkeypatch):
+    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+    client = RecordingClient(pace=0.0)
+    value, _elapsed = _waiter.wait_paced_by(client, 30, lambda: 3, lambda current: current == 3)
+    assert value == 3
+    assert client.deadlines == [30, None]
+
+
+def test_wait_paced_by_clears_the_deadline_when_the_wait_fails():
+    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+    client = RecordingClient(pace=0.0)
+
+    def broken():
+        raise RuntimeError('poll failed')
+
+    with pytest.raises(RuntimeError):
+        _waiter.wait_paced_by(client, 30, broken, lambda current: False)
+    assert client.deadlines == [30, None]
