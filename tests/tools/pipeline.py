@@ -34,6 +34,10 @@ LOGS_DIR = os.path.join(BUILD_DIR, 'logs')
 COLLECTIONS_DIR = os.path.join(BUILD_DIR, 'collections')
 COLLECTION_COPY = os.path.join(COLLECTIONS_DIR, 'ansible_collections', 'cloudflare', 'pcap')
 REQUIREMENTS_FILE = os.path.join(REPO_ROOT, 'tests', 'requirements.txt')
+# The HOME of every command `make test` starts (isolate_home): ansible-test keeps its cache, its pip bootstrap and
+# its virtualenvs under ~/.ansible/test, pip and npm their caches under ~/.cache and ~/.npm, ansible its ~/.ansible/tmp.
+PROJECT_HOME = os.path.join(VENVS_DIR, 'home')
+ANSIBLE_TEST_CACHE = os.path.join(PROJECT_HOME, '.ansible', 'test', 'cache')
 
 # Kept out of the copy when the repository is not a git checkout; in a checkout .gitignore already says the same.
 COPY_EXCLUDED_PATHS = ('.git', '.venv', '.venvs', '.cache', 'build', 'tests/output', 'tests/contract/node_modules')
@@ -74,6 +78,27 @@ class Toolchain:
 
 def log(message: str) -> None:
     print(message, flush=True)
+
+
+def isolate_home() -> None:
+    """Make .venvs/home the HOME of this process and of every command it starts, so that a run writes nothing into
+    the user's home. The user's pip and npm configuration (an index mirror, say) still apply, and pyenv is still
+    found where it is installed."""
+    real_home = os.path.expanduser('~')
+    if os.path.abspath(real_home) == PROJECT_HOME:
+        return
+    os.environ.setdefault('PYENV_ROOT', os.path.join(real_home, '.pyenv'))
+    user_pip_configs = [os.path.join(os.environ.get('XDG_CONFIG_HOME') or os.path.join(real_home, '.config'), 'pip', 'pip.conf'),
+                        os.path.join(real_home, '.pip', 'pip.conf')]
+    user_pip_config = next((path for path in user_pip_configs if os.path.isfile(path)), None)
+    if user_pip_config and 'PIP_CONFIG_FILE' not in os.environ:
+        os.environ['PIP_CONFIG_FILE'] = user_pip_config
+    if os.path.isfile(os.path.join(real_home, '.npmrc')) and 'NPM_CONFIG_USERCONFIG' not in os.environ:
+        os.environ['NPM_CONFIG_USERCONFIG'] = os.path.join(real_home, '.npmrc')
+    os.makedirs(PROJECT_HOME, exist_ok=True)
+    os.environ['HOME'] = PROJECT_HOME
+    # Caches that follow XDG_CACHE_HOME rather than HOME (pip's among them) stay in the project too.
+    os.environ['XDG_CACHE_HOME'] = os.path.join(PROJECT_HOME, '.cache')
 
 
 def stop_cleanly_on_sigterm() -> None:
@@ -142,18 +167,29 @@ def text_digest(*parts: str) -> str:
 
 
 def ensure_venv(toolchain: Toolchain) -> None:
-    """Create the toolchain's virtualenv, or reuse it while tests/requirements.txt and the toolchain are unchanged."""
+    """Create the toolchain's virtualenv, or reuse it while tests/requirements.txt and the toolchain are unchanged.
+
+    When tests/requirements.txt changed, pip brings the existing virtualenv up to date in place (a run that uses it
+    at the same time keeps working); only a virtualenv without a working Python is built anew.
+    """
     stamp_path = os.path.join(toolchain.venv_dir, '.requirements-stamp')
     with open(REQUIREMENTS_FILE) as requirements:
         stamp = text_digest(requirements.read(), toolchain.ansible_core, toolchain.python)
-    if os.path.isfile(stamp_path) and os.access(toolchain.bin('python'), os.X_OK):
+    usable = subprocess.run([toolchain.bin('python'), '-c', ''], stdin=subprocess.DEVNULL, capture_output=True, check=False).returncode == 0 \
+        if os.access(toolchain.bin('python'), os.X_OK) else False
+    if usable and os.path.isfile(stamp_path):
         with open(stamp_path) as stamp_file:
             if stamp_file.read().strip() == stamp:
                 log('reusing virtualenv %s' % os.path.relpath(toolchain.venv_dir, REPO_ROOT))
                 return
-    log('creating virtualenv %s' % os.path.relpath(toolchain.venv_dir, REPO_ROOT))
-    shutil.rmtree(toolchain.venv_dir, ignore_errors=True)
-    check_run([find_python(toolchain.python), '-m', 'venv', toolchain.venv_dir])
+    if usable:
+        log('updating virtualenv %s' % os.path.relpath(toolchain.venv_dir, REPO_ROOT))
+    else:
+        log('creating virtualenv %s' % os.path.relpath(toolchain.venv_dir, REPO_ROOT))
+        shutil.rmtree(toolchain.venv_dir, ignore_errors=True)
+        check_run([find_python(toolchain.python), '-m', 'venv', toolchain.venv_dir])
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(stamp_path)
     check_run([toolchain.bin('python'), '-m', 'pip', 'install', '--quiet', '-r', REQUIREMENTS_FILE, 'ansible-core==' + toolchain.ansible_core])
     with open(stamp_path, 'w') as stamp_file:
         stamp_file.write(stamp + '\n')
@@ -189,15 +225,12 @@ sys.exit(main(['install', '--upgrade', '--force-reinstall', '--find-links', here
 
 
 def seed_ansible_test_pip(toolchain: Toolchain) -> None:
-    """Put an offline get-pip script for the pip version that the toolchain's ansible-test pins into its cache."""
-    # Ask the installed ansible-test itself: the pinned version moves with each ansible-core release.
-    ask_pip_version = ('import types; from ansible_test._internal.python_requirements import get_venv_packages; '
-                       'print(get_venv_packages(types.SimpleNamespace(version="%s"))["pip"])' % toolchain.python)
-    answer = subprocess.run([toolchain.bin('python'), '-c', ask_pip_version], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
-    pip_version = answer.stdout.strip()
-    if answer.returncode != 0 or not re.fullmatch(r'[0-9.]+', pip_version):
-        raise PipelineError('cannot tell which pip version ansible-test pins: %s' % answer.stderr.strip())
-    cache_dir = os.path.expanduser('~/.ansible/test/cache')
+    """Put an offline get-pip script for the pip version that the toolchain's ansible-test pins into its cache.
+
+    The cache is the one under PROJECT_HOME (the HOME that isolate_home gives ansible-test), never the user's.
+    """
+    pip_version = ansible_test_pip_version(toolchain)
+    cache_dir = ANSIBLE_TEST_CACHE
     os.makedirs(cache_dir, exist_ok=True)
     if not glob.glob(os.path.join(cache_dir, 'pip-%s-*.whl' % pip_version)):
         check_run([toolchain.bin('python'), '-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary', ':all:',
@@ -205,7 +238,27 @@ def seed_ansible_test_pip(toolchain: Toolchain) -> None:
     script_path = os.path.join(cache_dir, 'get_pip_%s.py' % pip_version.replace('.', '_'))
     with open(script_path, 'w') as script:
         script.write(GET_PIP_SCRIPT.format(version=pip_version))
-    log('ansible-test pip %s bootstrap: %s' % (pip_version, script_path))
+    log('ansible-test pip %s bootstrap: %s' % (pip_version, os.path.relpath(script_path, REPO_ROOT)))
+
+
+def ansible_test_pip_version(toolchain: Toolchain) -> str:
+    """The pip version the toolchain's ansible-test pins: from its own function, else from its source (as
+    ../shared/tools/seed-ansible-test-pip.sh reads it), since the function's name has moved between releases."""
+    ask_pip_version = (
+        'import os, re, types\n'
+        'try:\n'
+        '    from ansible_test._internal.python_requirements import get_venv_packages\n'
+        '    print(get_venv_packages(types.SimpleNamespace(version="%s"))["pip"])\n'
+        'except Exception:\n'
+        '    import ansible_test\n'
+        '    source = os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")\n'
+        '    with open(source) as handle:\n'
+        '        print(re.search(r"pip=\'([0-9.]+)\'", handle.read()).group(1))\n' % toolchain.python)
+    answer = subprocess.run([toolchain.bin('python'), '-c', ask_pip_version], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    pip_version = answer.stdout.strip()
+    if answer.returncode != 0 or not re.fullmatch(r'[0-9.]+', pip_version):
+        raise PipelineError('cannot tell which pip version ansible-test pins: %s' % answer.stderr.strip())
+    return pip_version
 
 
 def _is_excluded(relative_path: str) -> bool:

@@ -2,10 +2,35 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The test pipeline behind `make test`: every stage, for every toolchain of the matrix, in a copy of the collection.
 
-Usage: python tests/tools/run_tests.py [--stages sanity,units,...] [--toolchains core-2.19-py3.11,...]
+Usage: python tests/tools/run_tests.py [--stages sanity,units,...] [--toolchains core-2.19-py3.11,...] [--targets t1,t2]
 
 Prints one row per (toolchain, stage) and, as its last line, "N passed, N failed". Exits non-zero when a test
-failed or when a stage could not run: a stage that cannot run counts as one failure, it is never skipped quietly.
+failed or when a stage could not run. The run is never green on a partial run:
+- a stage that cannot run (a missing interpreter or Node.js, a setup error, an exception of any type in the runner)
+  counts as one failure; the table and the totals line are printed whatever happens;
+- a tool's exit code other than 0 (a negative one too: killed by a signal) fails its stage even when the tool
+  reported no failed test;
+- every integration target directory (but the hidden setup_* ones, which run as dependencies) runs or counts as
+  failed, so a target that ansible-test leaves out (disabled, unsupported, unstable, skip/... aliases) fails;
+- a skipped test is a failure unless EXPECTED_SKIPS names it with the reason.
+
+The matrix (MATRIX). Full stages on the oldest ansible-core that meta/runtime.yml claims (2.16), on 2.19 and on the
+newest (2.21, on Python 3.12 and 3.13); units on every minor in between (2.17, 2.18, 2.20). "Full" is sanity,
+units, integration and build. Stages that do not depend on ansible-core run on one toolchain only, on purpose:
+simulator (the simulator and its tests import no ansible), runner (this file's own tests), contract (Prism against
+the spec; the module code under test is the same on every release) and lint (the ecosystem tools bring their own
+ansible-core in nox virtualenvs). They run on 2.19 (Python 3.11), which is also the demo's toolchain.
+
+What `make test` needs (checked up front by preflight(); what is missing is named on one line starting with
+"MISSING:" together with the command that installs it, and every stage that needs it counts as failed):
+- Python 3.11, 3.12 and 3.13 for the toolchains' virtualenvs, and 3.9 to 3.13 for the sanity tests compile and
+  import (pyenv's or on PATH);
+- Node.js >= 18 with npm for the contract stage (Prism);
+- access to the package registries: every virtualenv (ours and ansible-test's) is installed from PyPI, Prism
+  from npm.
+
+Nothing is written into the user's home: the runner's HOME is .venvs/home (pipeline.isolate_home), where
+ansible-test keeps its cache, pip bootstrap and virtualenvs, and pip and npm their caches.
 """
 
 from __future__ import annotations
@@ -13,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import fnmatch
 import glob
 import json
 import os
@@ -22,24 +48,45 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from xml.etree import ElementTree
 
 import pipeline
 from pipeline import PipelineError, Toolchain, log
 
-ALL_STAGES = ('sanity', 'units', 'simulator', 'integration', 'contract', 'build', 'lint')
+ALL_STAGES = ('sanity', 'units', 'simulator', 'runner', 'integration', 'contract', 'build', 'lint')
+FULL_STAGES = ('sanity', 'units', 'integration', 'build')
 
-# The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0".
-# Adding one is one line. 2.20 is the newest release (it needs Python >= 3.12), 2.16 the oldest claimed.
+# The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0". The first one is
+# also the demo's (tests/tools/demo.py). The README's "Tested with" line follows this list (tests/tools/test_run_tests.py).
 MATRIX = (
     Toolchain('2.19.*', '3.11', ALL_STAGES),
-    Toolchain('2.20.*', '3.12', ('sanity', 'units', 'integration')),
-    Toolchain('2.16.*', '3.11', ('sanity', 'units', 'integration')),
+    Toolchain('2.16.*', '3.11', FULL_STAGES),  # the oldest release claimed
+    Toolchain('2.17.*', '3.11', ('units',)),
+    Toolchain('2.18.*', '3.12', ('units',)),
+    Toolchain('2.20.*', '3.12', ('units',)),
+    Toolchain('2.21.*', '3.12', FULL_STAGES),  # the newest release, on its oldest Python
+    Toolchain('2.21.*', '3.13', FULL_STAGES),  # and on a newer one
 )
 
 # The Pythons the modules claim (tests/config.yml: >=3.9). ansible-test runs the sanity tests compile and import on
 # every one of them that it supports and finds on PATH, so the sanity stage puts them all on PATH (from pyenv).
 MODULE_PYTHONS = ('3.9', '3.10', '3.11', '3.12', '3.13')
+
+# Skips that are expected, with the reason; any other skipped test counts as a failure of its stage. Keys are the
+# stage and an fnmatch pattern of the test's name (sanity: the JUnit name, e.g. "compile-python-3.8"; pytest:
+# "path/to/test_file.py::test_name[param]"; sanity interpreters ansible-test did not find: "<test> on Python X.Y").
+EXPECTED_SKIPS = {
+    'sanity': (
+        # ansible-test runs these on every Python it supports for modules; ours need >= 3.9 (tests/config.yml).
+        ('compile-python-2.7', 'no file claims Python < 3.9'),
+        ('compile-python-3.[5-8]', 'no file claims Python < 3.9'),
+        ('import-python-2.7', 'no file claims Python < 3.9'),
+        ('import-python-3.[5-8]', 'no file claims Python < 3.9'),
+        ('empty-init-python-*', 'no __init__.py under plugins/'),
+        ('pslint-python-*', 'no PowerShell file'),
+    ),
+}
 
 # The `lint` stage: the ecosystem gates, as nox sessions (noxfile.py, antsibull-nox.toml); each session is one check.
 LINT_SESSIONS = (
@@ -59,6 +106,12 @@ CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
 OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
 
 
+# pytest-timeout's per-test limit for the runner's own pytest runs (simulator, runner, contract); a test that hangs
+# fails after it instead of holding the run until CI kills it. ansible-test units runs pytest with its own ini file,
+# so the unit tests get theirs from tests/unit/conftest.py.
+PYTEST_TIMEOUT = 300
+
+
 @dataclasses.dataclass
 class StageResult:
     toolchain: str
@@ -67,6 +120,14 @@ class StageResult:
     failed: int = 0
     seconds: float = 0.0
     note: str = ''
+
+
+@dataclasses.dataclass
+class Skip:
+    """A test case that a tool reported as skipped: its id (see EXPECTED_SKIPS) and the tool's reason."""
+
+    test_id: str
+    message: str = ''
 
 
 class StageRunner:
@@ -88,11 +149,11 @@ class StageRunner:
         shutil.rmtree(junit_dir, ignore_errors=True)
         return junit_dir
 
-    def ansible_test(self, command: str, *options: str) -> tuple[int, str]:
+    def ansible_test(self, command: str, *options: str, log_name: str = '') -> tuple[int, str]:
         """Run an ansible-test command in the copy; --venv makes ansible-test build its own virtualenvs from PyPI."""
         pipeline.seed_ansible_test_pip(self.toolchain)
-        return self.run_in_copy(command, [self.toolchain.bin('ansible-test'), command, '--venv', '--python', self.toolchain.python, '--color', 'no']
-                                + list(options))
+        return self.run_in_copy(log_name or command, [self.toolchain.bin('ansible-test'), command, '--venv', '--python', self.toolchain.python,
+                                                      '--color', 'no'] + list(options))
 
     def sanity(self) -> tuple[int, int, str]:
         ignore_files = sorted(glob.glob(os.path.join(pipeline.REPO_ROOT, 'tests', 'sanity', 'ignore-*.txt')))
@@ -107,35 +168,20 @@ class StageRunner:
         pipeline.seed_ansible_test_pip(self.toolchain)
         returncode, output = pipeline.run([self.toolchain.bin('ansible-test'), 'sanity', '--venv', '--color', 'no', '--junit'],
                                           cwd=self.collection_dir, env=env, log_path=self.log_path('sanity'))
-        # --junit writes one file per sanity test: a test case, with a <failure> when the test found issues.
-        passed, failed, skipped = count_junit(glob.glob(os.path.join(junit_dir, 'ansible-test-sanity-*.xml')))
-        # A sanity test whose program is missing is reported as skipped, like one that has no file to check: it failed to run.
-        missing_programs = sorted(set(re.findall(r'Required program "([^"]+)" not found', output)))
-        if missing_programs:
-            return passed, failed + len(missing_programs), 'could not run for want of: %s' % ', '.join(missing_programs)
-        # A test skipped because its virtualenv or libyaml is missing did not run either.
-        cannot_run = sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python [\d.]+ due to', output)))
-        if cannot_run:
-            return passed, failed + len(cannot_run), 'could not run: %s' % ', '.join(cannot_run)
-        # A multi-version test that ansible-test skips for want of an interpreter is named in the note, never hidden.
-        missing_pythons = sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python (\d+\.\d+) because it could not be found', output)),
-                                 key=lambda pair: (version_key(pair[1]), pair[0]))
-        notes = ['%d skipped as not applicable' % skipped] if skipped else []
-        if missing_pythons:
-            notes.append('not run for want of the interpreter: %s' % ', '.join('%s on %s' % pair for pair in missing_pythons))
-        tested = sorted(set(re.findall(r'Running sanity test "(?:compile|import)" on Python (\d+\.\d+)', output)), key=version_key)
-        if tested:
-            notes.insert(0, 'compile/import on Python %s' % ', '.join(tested))
-        return checked_counts(returncode, passed, failed, 'ansible-test sanity', '; '.join(notes))
+        return sanity_counts(returncode, output, glob.glob(os.path.join(junit_dir, 'ansible-test-sanity-*.xml')))
 
     def units(self) -> tuple[int, int, str]:
         junit_dir = self.fresh_junit_dir()
-        returncodes = [self.ansible_test('units', '--requirements', *paths)[0] for paths in unit_test_groups(self.collection_dir)]
-        passed, failed, skipped = count_junit(glob.glob(os.path.join(junit_dir, '*-units.xml')))
-        return checked_counts(max(returncodes), passed, failed, 'ansible-test units', '%d skipped' % skipped if skipped else '')
+        returncodes = [self.ansible_test('units', '--requirements', *paths, log_name='units-%d' % number)[0]
+                       for number, paths in enumerate(unit_test_groups(self.collection_dir), 1)]
+        return units_counts(returncodes, glob.glob(os.path.join(junit_dir, '*-units.xml')))
 
     def simulator(self) -> tuple[int, int, str]:
         return self.pytest('simulator', os.path.join('tests', 'simulator'))
+
+    def runner(self) -> tuple[int, int, str]:
+        """This file's own tests (tests/tools/test_run_tests.py): the runner never reports green on a partial run."""
+        return self.pytest('runner', os.path.join('tests', 'tools'))
 
     def contract(self) -> tuple[int, int, str]:
         install_contract_node_modules()
@@ -156,18 +202,14 @@ class StageRunner:
 
     def integration(self) -> tuple[int, int, str]:
         targets_dir = os.path.join(self.collection_dir, 'tests', 'integration', 'targets')
-        if not glob.glob(os.path.join(targets_dir, '*', 'aliases')):
+        expected = expected_targets(targets_dir, self.targets)
+        if not expected:
             raise PipelineError('no integration targets in tests/integration/targets')
         with pipeline.simulator(self.toolchain.bin('python'), self.collection_dir) as running:
             write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running)
             # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
             returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error', *self.targets)
-        # Hidden targets (setup_*) run only as dependencies of real ones, whose results include them.
-        ran = set(re.findall(r'^Running (\S+) integration test (?:role|script)$', output, re.MULTILINE)) - hidden_targets(targets_dir)
-        # ansible-test ends a run with failures by listing them, one target name a line.
-        failed_list = re.search(r'integration test\(s\) listed below \(out of \d+\) failed\. See error output above for details:\n((?:[\w.-]+\n)+)', output)
-        failed = set(failed_list.group(1).split()) if failed_list else set()
-        return checked_counts(returncode, len(ran - failed), len(failed), 'ansible-test integration', '')
+        return integration_counts(returncode, output, expected, hidden_targets(targets_dir))
 
     def lint(self) -> tuple[int, int, str]:
         """The nox sessions of LINT_SESSIONS in the copy; each is one check, and a skipped session counts as failed."""
@@ -189,8 +231,8 @@ class StageRunner:
             sessions = {session['name']: session['result'] for session in json.load(report_file)['sessions']}
         passed = [name for name in LINT_SESSIONS if sessions.get(name) == 'success']
         not_passed = ['%s %s' % (name, sessions.get(name, 'not run')) for name in LINT_SESSIONS if sessions.get(name) != 'success']
-        passed_count, failed_count, note = checked_counts(returncode, len(passed), len(not_passed), 'nox', '')
-        return passed_count, failed_count, note or ('%d nox sessions' % len(passed) if not not_passed else ', '.join(not_passed))
+        return checked_counts(returncode, len(passed), len(not_passed), 'nox',
+                              '%d nox sessions' % len(passed) if not not_passed else ', '.join(not_passed))
 
     def build(self) -> tuple[int, int, str]:
         env = pipeline.toolchain_env(self.toolchain)
@@ -222,13 +264,106 @@ class StageRunner:
         with contextlib.suppress(FileNotFoundError):
             os.remove(junit_path)
         returncode, _output = self.run_in_copy(stage, [self.toolchain.bin('python'), '-m', 'pytest', test_dir, '-p', 'no:cacheprovider',
-                                                       '--junit-xml', junit_path, '-rfE'], **env)
+                                                       '--timeout', str(PYTEST_TIMEOUT), '--junit-xml', junit_path, '-rfEs'], **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
-        return checked_counts(returncode, passed, failed, 'pytest', '%d skipped' % skipped if skipped else '')
+        return judged_counts(stage, returncode, passed, failed, skipped, 'pytest')
 
 
 def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split('.'))
+
+
+def first_failure(returncodes: list[int]) -> int:
+    """The exit code of a tool run in parts: the first one that is not 0. A negative code (killed by a signal) is a
+    failure too; max() would hide it behind a 0."""
+    return next((code for code in returncodes if code != 0), 0)
+
+
+def unexpected_skips(stage: str, skipped: list[Skip]) -> tuple[list[Skip], list[tuple[Skip, str]]]:
+    """Split skipped tests into the unexpected ones and the expected ones with EXPECTED_SKIPS' reason."""
+    unexpected, expected = [], []
+    for skip in skipped:
+        reason = next((why for pattern, why in EXPECTED_SKIPS.get(stage, ()) if fnmatch.fnmatchcase(skip.test_id, pattern)), None)
+        if reason is None:
+            unexpected.append(skip)
+        else:
+            expected.append((skip, reason))
+    return unexpected, expected
+
+
+def judged_counts(stage: str, returncode: int, passed: int, failed: int, skipped: list[Skip], tool: str,
+                  notes: tuple[str, ...] = ()) -> tuple[int, int, str]:
+    """Counts of a stage whose tool reports skipped tests: an unexpected skip counts as a failure, an expected one
+    is named in the note (briefly) with its reason."""
+    unexpected, expected = unexpected_skips(stage, skipped)
+    notes = list(notes)
+    if unexpected:
+        notes.append('unexpected skip: %s' % ', '.join('%s (%s)' % (skip.test_id, skip.message) if skip.message else skip.test_id
+                                                        for skip in unexpected))
+    if expected:
+        reasons = sorted(set(reason for _skip, reason in expected))
+        notes.append('%d skipped as expected (%s)' % (len(expected), '; '.join(reasons)))
+    return checked_counts(returncode, passed, failed + len(unexpected), tool, '; '.join(notes))
+
+
+def sanity_counts(returncode: int, output: str, junit_paths: list[str]) -> tuple[int, int, str]:
+    """Counts of `ansible-test sanity --junit` from its JUnit files and its output."""
+    # --junit writes one file per sanity test: a test case, with a <failure> when the test found issues, <skipped>
+    # when it had nothing to check (or could not run).
+    passed, failed, skipped = count_junit(junit_paths, sanity=True)
+    notes = []
+    # A sanity test whose program is missing is reported as skipped, like one that has no file to check: it failed to run.
+    missing_programs = sorted(set(re.findall(r'Required program "([^"]+)" not found', output)))
+    if missing_programs:
+        failed += len(missing_programs)
+        notes.append('could not run for want of: %s' % ', '.join(missing_programs))
+    # A test skipped because its virtualenv or libyaml is missing did not run either.
+    cannot_run = sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python [\d.]+ due to', output)))
+    if cannot_run:
+        failed += len(cannot_run)
+        notes.append('could not run: %s' % ', '.join(cannot_run))
+    # A multi-version test that ansible-test skips for want of an interpreter is a skip like any other.
+    skipped += [Skip('%s on Python %s' % pair, 'interpreter not found')
+                for pair in sorted(set(re.findall(r'Skipping sanity test "([\w-]+)" on Python (\d+\.\d+) because it could not be found', output)),
+                                   key=lambda pair: (version_key(pair[1]), pair[0]))]
+    tested = sorted(set(re.findall(r'Running sanity test "(?:compile|import)" on Python (\d+\.\d+)', output)), key=version_key)
+    if tested:
+        notes.insert(0, 'compile/import on Python %s' % ', '.join(tested))
+    return judged_counts('sanity', returncode, passed, failed, skipped, 'ansible-test sanity', tuple(notes))
+
+
+def units_counts(returncodes: list[int], junit_paths: list[str]) -> tuple[int, int, str]:
+    """Counts of the unit test groups (one ansible-test units run each) from their exit codes and JUnit files."""
+    passed, failed, skipped = count_junit(junit_paths)
+    notes = ()
+    if any(code < 0 for code in returncodes):
+        notes = ('a unit test group was killed by signal %d' % -min(returncodes),)
+    return judged_counts('units', first_failure(returncodes), passed, failed, skipped, 'ansible-test units', notes)
+
+
+def expected_targets(targets_dir: str, selected: tuple[str, ...] = ()) -> list[str]:
+    """The integration targets that must run: the selected ones, or every target directory but the hidden setup_*
+    ones (they run as dependencies of the others)."""
+    if selected:
+        return sorted(set(selected))
+    if not os.path.isdir(targets_dir):
+        return []
+    hidden = hidden_targets(targets_dir)
+    return sorted(name for name in os.listdir(targets_dir) if os.path.isdir(os.path.join(targets_dir, name)) and not name.startswith('.')
+                  and not (name.startswith('setup_') and name in hidden))
+
+
+def integration_counts(returncode: int, output: str, expected: list[str], hidden: set[str]) -> tuple[int, int, str]:
+    """Counts of one `ansible-test integration` run: a target passed when it ran and is not in the failure list;
+    every expected target that did not run (excluded by an alias, unknown, or never reached) counts as failed."""
+    ran = set(re.findall(r'^Running (\S+) integration test (?:role|script)$', output, re.MULTILINE)) - (hidden - set(expected))
+    # ansible-test ends a run with failures by listing them, one target name a line.
+    failed_list = re.search(r'integration test\(s\) listed below \(out of \d+\) failed\. See error output above for details:\n((?:[\w.-]+\n)+)', output)
+    failed = set(failed_list.group(1).split()) if failed_list else set()
+    not_run = sorted(set(expected) - ran)
+    notes = ['not run: %s' % ', '.join(not_run)] if not_run else []
+    passed = len((ran & set(expected)) - failed)
+    return checked_counts(returncode, passed, len(failed | set(not_run)), 'ansible-test integration', '; '.join(notes))
 
 
 def hidden_targets(targets_dir: str) -> set[str]:
@@ -277,26 +412,46 @@ def module_doc_renders(module: str, toolchain: Toolchain, env: dict[str, str]) -
 
 
 def checked_counts(returncode: int, passed: int, failed: int, tool: str, note: str) -> tuple[int, int, str]:
-    """Reconcile a tool's exit code with what it reported: a failing tool that reported no failure still counts one."""
+    """Reconcile a tool's exit code with what it reported: a failing tool (any code but 0, negative ones too) that
+    reported no failure still counts one, and a tool that ran no test counts one."""
     if returncode != 0 and failed == 0:
-        return passed, 1, '%s exited with %d%s' % (tool, returncode, ' without running a test' if passed == 0 else '')
+        problem = '%s exited with %d%s' % (tool, returncode, ' without running a test' if passed == 0 else '')
+        return passed, 1, '; '.join(part for part in (problem, note) if part)
     if returncode == 0 and passed + failed == 0:
-        return 0, 1, '%s ran no test' % tool
+        return 0, 1, '; '.join(part for part in ('%s ran no test' % tool, note) if part)
     return passed, failed, note
 
 
-def count_junit(paths: list[str]) -> tuple[int, int, int]:
-    """(passed, failed, skipped) test cases over JUnit XML files; an error counts as a failure."""
-    passed = failed = skipped = 0
+def count_junit(paths: list[str], sanity: bool = False) -> tuple[int, int, list[Skip]]:
+    """(passed, failed, skipped) test cases over JUnit XML files; an error counts as a failure.
+
+    A skipped case's id is "classname::name" (pytest: "path/to/test_file.py::test_name[param]"), or the name alone
+    for ansible-test sanity ("compile-python-3.8").
+    """
+    passed = failed = 0
+    skipped = []
     for path in paths:
         for case in ElementTree.parse(path).getroot().iter('testcase'):
             if case.find('failure') is not None or case.find('error') is not None:
                 failed += 1
             elif case.find('skipped') is not None:
-                skipped += 1
+                skip = case.find('skipped')
+                skipped.append(Skip(case_id(case, sanity), (skip.get('message') or skip.text or '').strip()))
             else:
                 passed += 1
     return passed, failed, skipped
+
+
+def case_id(case: ElementTree.Element, sanity: bool = False) -> str:
+    name = case.get('name', '')
+    if sanity:
+        return name
+    classname = case.get('classname', '')
+    # pytest's classname is the dotted module path (and class): tests.unit.test_docs.TestX -> tests/unit/test_docs.py::TestX
+    parts = classname.split('.')
+    module_end = next((index for index in range(len(parts), 0, -1) if parts[index - 1].startswith('test')), len(parts))
+    path = '/'.join(parts[:module_end]) + '.py' if classname else ''
+    return '::'.join(part for part in [path] + parts[module_end:] + [name] if part)
 
 
 def write_integration_config(path: str, running: pipeline.RunningSimulator) -> None:
@@ -348,30 +503,105 @@ def ensure_lint_venv() -> str:
     return venv_dir
 
 
-def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageResult], targets: tuple[str, ...] = ()) -> None:
-    """Run the stages for one toolchain, appending each result as it comes (so an interruption keeps them)."""
+@dataclasses.dataclass
+class Missing:
+    """Something `make test` needs that this machine lacks: what, the one command that installs it, and the stages
+    (toolchain name, stage) that cannot run without it."""
+
+    what: str
+    install: str
+    stages: list[tuple[str, str]]
+
+
+def node_version() -> tuple[int, ...] | None:
+    """The major.minor of Node.js on PATH (with npm beside it), or None."""
+    if not shutil.which('node') or not shutil.which('npm'):
+        return None
+    answer = subprocess.run(['node', '--version'], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+    match = re.match(r'v(\d+)\.(\d+)', answer.stdout.strip())
+    return (int(match.group(1)), int(match.group(2))) if answer.returncode == 0 and match else None
+
+
+MIN_NODE = (18, 0)  # Prism 5.14 (tests/contract/package.json)
+
+
+def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
+    """What the planned stages need and this machine lacks: Pythons (for the virtualenvs, the sanity tests' compile
+    and import, lint), Node.js with npm (contract). Each is one Missing, with the stages that cannot run."""
+    needs: dict[str, list[tuple[str, str]]] = {}
+    for toolchain, stages in plan:
+        for stage in stages:
+            versions = {toolchain.python}
+            versions.update(MODULE_PYTHONS if stage == 'sanity' else ())
+            versions.update((LINT_PYTHON,) if stage == 'lint' else ())
+            for version in versions:
+                needs.setdefault('python' + version, []).append((toolchain.name, stage))
+            if stage == 'contract':
+                needs.setdefault('node', []).append((toolchain.name, stage))
+    missing_pythons: dict[str, list[tuple[str, str]]] = {}
+    missing = []
+    for need, stages in sorted(needs.items()):
+        if need.startswith('python'):
+            try:
+                pipeline.find_python(need[len('python'):])
+            except PipelineError:
+                missing_pythons[need[len('python'):]] = stages
+        elif need == 'node' and (node_version() or (0,)) < MIN_NODE:
+            missing.append(Missing('Node.js >= %d with npm (for Prism)' % MIN_NODE[0],
+                                   'apt-get install -y nodejs npm', stages))
+    if missing_pythons:
+        versions = sorted(missing_pythons, key=version_key)
+        pyenv = shutil.which('pyenv')
+        install = '%s install %s' % (pyenv, ' '.join(versions)) if pyenv else \
+            'curl -fsSL https://pyenv.run | bash && ~/.pyenv/bin/pyenv install %s' % ' '.join(versions)
+        stages = sorted({stage for version in versions for stage in missing_pythons[version]})
+        missing.insert(0, Missing('Python %s' % ', '.join(versions), install, stages))
+    return missing
+
+
+def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageResult], targets: tuple[str, ...] = (),
+                  blocked: dict[str, str] | None = None) -> None:
+    """Run the stages for one toolchain, appending each result as it comes (so an interruption keeps them).
+
+    A stage in `blocked` (stage: what it lacks) does not run and counts as failed; a stage that raises any exception
+    counts as failed and the next one runs.
+    """
+    blocked = blocked or {}
     log('\n==== %s: %s' % (toolchain.name, ', '.join(stages)))
+    runnable = [stage for stage in stages if stage not in blocked]
+    results.extend(StageResult(toolchain.name, stage, failed=1, note='not run: needs %s (see MISSING above)' % blocked[stage])
+                   for stage in stages if stage in blocked)
+    if not runnable:
+        return
     started = time.monotonic()
     try:
         pipeline.ensure_venv(toolchain)
         runner = StageRunner(toolchain, pipeline.copy_collection(), targets)
-    except (PipelineError, OSError, subprocess.SubprocessError) as error:
+    except Exception as error:  # pylint: disable=broad-except
         # Without a virtualenv or a copy no stage can run: each one counts as failed.
-        log('ERROR: %s' % error)
-        results.extend(StageResult(toolchain.name, stage, failed=1, note='setup failed: %s' % error) for stage in stages)
+        log('ERROR: %s' % describe(error))
+        results.extend(StageResult(toolchain.name, stage, failed=1, note='setup failed: %s' % describe(error)) for stage in runnable)
         return
     results.append(StageResult(toolchain.name, 'setup', seconds=time.monotonic() - started, note='virtualenv and collection copy'))
-    for stage in stages:
+    for stage in runnable:
         log('\n==== %s: %s' % (toolchain.name, stage))
         result = StageResult(toolchain.name, stage)
         started = time.monotonic()
         try:
             result.passed, result.failed, result.note = getattr(runner, stage)()
-        except (PipelineError, OSError, subprocess.SubprocessError, ElementTree.ParseError) as error:
-            log('ERROR: %s stage could not run: %s' % (stage, error))
-            result.failed, result.note = 1, 'could not run: %s' % error
+        except Exception as error:  # pylint: disable=broad-except
+            log('ERROR: %s stage could not run: %s' % (stage, describe(error)))
+            result.passed, result.failed, result.note = 0, 1, 'could not run: %s' % describe(error)
         result.seconds = time.monotonic() - started
         results.append(result)
+
+
+def describe(error: BaseException) -> str:
+    """An error in one line; the runner's own bugs (not PipelineError, OSError...) with their traceback in the log."""
+    if not isinstance(error, (PipelineError, OSError, subprocess.SubprocessError)):
+        log(''.join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip())
+        return '%s: %s' % (type(error).__name__, error)
+    return str(error)
 
 
 def print_summary(results: list[StageResult], seconds: float) -> int:
@@ -379,9 +609,12 @@ def print_summary(results: list[StageResult], seconds: float) -> int:
     row = '%-20s %-12s %7s %7s %8s  %s'
     log('\n' + row % ('toolchain', 'stage', 'passed', 'failed', 'seconds', 'note'))
     for result in results:
-        log(row % (result.toolchain, result.stage, result.passed, result.failed, '%.0f' % result.seconds, result.note))
-    total_passed = sum(result.passed for result in results)
-    total_failed = sum(result.failed for result in results)
+        try:
+            log(row % (result.toolchain, result.stage, result.passed, result.failed, '%.0f' % result.seconds, result.note))
+        except (TypeError, ValueError):
+            log('%r' % (result,))
+    total_passed = sum(int(result.passed) for result in results)
+    total_failed = sum(int(result.failed) for result in results)
     log(row % ('all', 'total', total_passed, total_failed, '%.0f' % seconds, ''))
     log('%d passed, %d failed' % (total_passed, total_failed))
     return total_failed
@@ -403,24 +636,41 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def plan_run(args: argparse.Namespace) -> list[tuple[Toolchain, list[str]]]:
+    """The (toolchain, stages) to run, in the matrix's order."""
+    plan = []
+    for toolchain in MATRIX:
+        stages = [stage for stage in ALL_STAGES if stage in args.stages and stage in toolchain.stages]
+        if toolchain.name in args.toolchains and stages:
+            plan.append((toolchain, stages))
+    return plan
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     pipeline.stop_cleanly_on_sigterm()
-    results = []
+    results: list[StageResult] = []
     interrupted = False
     started = time.monotonic()
     try:
-        for toolchain in MATRIX:
-            stages = [stage for stage in ALL_STAGES if stage in args.stages and stage in toolchain.stages]
-            if toolchain.name in args.toolchains and stages:
-                run_toolchain(toolchain, stages, results, args.targets)
+        pipeline.isolate_home()
+        plan = plan_run(args)
+        if not plan:
+            log('ERROR: the selected toolchains have none of the selected stages')
+            return 2
+        missing = preflight(plan)
+        for item in missing:
+            log('MISSING: %s, needed by %s; install it with: %s' % (item.what, ', '.join(sorted({stage for _name, stage in item.stages})), item.install))
+        for toolchain, stages in plan:
+            blocked = {stage: item.what for item in missing for name, stage in item.stages if name == toolchain.name}
+            run_toolchain(toolchain, stages, results, args.targets, blocked)
     except KeyboardInterrupt:
         # The servers are stopped by now (the `finally` blocks ran); the stage that was running counts as failed.
         interrupted = True
         results.append(StageResult('-', 'interrupted', failed=1, note='stopped by Ctrl-C or SIGTERM'))
-    if not results:
-        log('ERROR: the selected toolchains have none of the selected stages')
-        return 2
+    except BaseException as error:  # pylint: disable=broad-except
+        # A bug of the runner (or a sys.exit deep inside): the run is partial, so it fails, with the table.
+        results.append(StageResult('-', 'runner', failed=1, note='the runner stopped: %s' % describe(error)))
     failed = print_summary(results, time.monotonic() - started)
     if interrupted:
         return 130
