@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import tempfile
 
 import pytest
 
@@ -72,3 +73,34 @@ def test_an_interrupted_stream_leaves_nothing_behind(tmp_path):
     with pytest.raises(IOError):
         save_atomically(str(tmp_path / 'c.pcap'), 0o600, broken)
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_the_partial_file_is_written_beside_dest_and_renamed_into_place(tmp_path, monkeypatch):
+    # A temporary file anywhere else (the system's temp folder, say) makes the final rename a copy across
+    # filesystems, or a failure: no longer atomic. The temp folder is pointed elsewhere to catch that.
+    dest_dir, elsewhere = tmp_path / 'incident', tmp_path / 'tmp'
+    dest_dir.mkdir()
+    elsewhere.mkdir()
+    monkeypatch.setenv('TMPDIR', str(elsewhere))
+    monkeypatch.setattr(tempfile, 'tempdir', str(elsewhere))
+    data = pcap_bytes(3)
+    seen = []
+
+    def fill(write):
+        write(data[:30])
+        partials = os.listdir(str(dest_dir))
+        seen.append((partials, os.listdir(str(elsewhere))))
+        if len(partials) == 1:
+            partial = os.stat(str(dest_dir / partials[0]))
+            seen.append((partial.st_ino, stat.S_IMODE(partial.st_mode)))
+        write(data[30:])
+
+    dest = dest_dir / 'c.pcap'
+    save_atomically(str(dest), 0o640, fill)
+    (partials, elsewhere_entries) = seen[0]
+    assert elsewhere_entries == [], 'the partial file was created outside dest\'s folder'
+    assert len(partials) == 1 and partials[0] != 'c.pcap', 'no partial file beside dest while writing: %r' % partials
+    inode, mode = seen[1]
+    assert mode == 0o640, 'the partial file was readable by others while being written'
+    assert os.stat(str(dest)).st_ino == inode, 'dest is not the partial file renamed'
+    assert dest.read_bytes() == data and os.listdir(str(dest_dir)) == ['c.pcap']
