@@ -1,0 +1,162 @@
+# Copyright: contributors to the cloudflare.pcap collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""ansible-rulebook event filter: a Cloudflare DDoS attack notification as a packet capture filter, once a minute.
+
+The fields are those of Cloudflare's "Webhook payload schema" (developers.cloudflare.com/notifications/reference/
+webhook-payload-schema/, example "DDoS attack (Layer 4)"): ``alert_type``, ``alert_event`` and ``data`` with
+``target_ip``, ``target_port`` and ``protocol``.
+
+Why a filter and not a rule ``throttle``: in ansible-rulebook 1.3 a rule throttled with ``once_within`` drops the
+repeated event without a word, and the throttled rule keeps the event from every other rule even with
+``match_multiple_rules: true``, so no rule can report it. Here the decision is made once per event and written
+into the event, and the rules act on it and say it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+import time
+
+DOCUMENTATION = r"""
+---
+short_description: Turn a Cloudflare DDoS attack notification into a capture decision and a filter_v1.
+description:
+  - For a Cloudflare notification (C(event.payload)) whose C(alert_type) is one of O(alert_types), adds
+    C(event.cloudflare_attack) with C(target) (C(address), C(port), C(protocol)), C(filter_v1) (the
+    C(destination_address), and C(destination_port) and C(protocol) when the alert gives them), C(key),
+    C(alert_type), C(alert_event), C(attack_id), C(attack_vector), C(policy_name) and C(capture).
+  - C(capture) is true for the first alert of a target; false, with C(reason), for an alert that ends an attack,
+    for a target that is not a single address, and for an alert of the same target (address, port and protocol)
+    within O(repeat_window) seconds of the alert that started its capture (Cloudflare allows one simple capture a
+    minute).
+  - Other events pass unchanged.
+  - Cloudflare documents the payload of C(advanced_ddos_attack_l4_alert) only; C(dos_attack_l4) (the standard
+    "Layer 3/4 DDoS Attack Alert") is read with the same fields.
+options:
+  alert_types:
+    description: The alert types to act on.
+    type: list
+    elements: str
+    default: [advanced_ddos_attack_l4_alert, dos_attack_l4]
+  repeat_window:
+    description: Seconds after a capture's alert during which alerts of the same target start no capture.
+    type: float
+    default: 60
+"""
+
+EXAMPLES = r"""
+- cloudflare.pcap.notification_webhook:
+    port: 5000
+    secret: "{{ CLOUDFLARE_WEBHOOK_SECRET }}"
+  filters:
+    - cloudflare.pcap.attack_alert:
+        repeat_window: 60
+"""
+
+DEFAULT_ALERT_TYPES = ('advanced_ddos_attack_l4_alert', 'dos_attack_l4')
+ENDED = 'ALERT_STATE_EVENT_END'
+# IANA protocol numbers of the names Cloudflare's analytics use for the IP protocol.
+PROTOCOL_NUMBERS = {'icmp': 1, 'igmp': 2, 'tcp': 6, 'udp': 17, 'gre': 47, 'esp': 50, 'ah': 51, 'icmpv6': 58,
+                    'ipv6-icmp': 58, 'sctp': 132}
+COPIED_FIELDS = ('alert_type', 'alert_event', 'policy_name', 'account_id', 'alert_correlation_id')
+COPIED_DATA_FIELDS = ('attack_id', 'attack_vector', 'rule_name', 'start_time', 'max_rate')
+
+logger = logging.getLogger('cloudflare.pcap.attack_alert')
+
+# Monotonic time of the alert that started the last capture, per target key; kept for the activation's life.
+_started = {}
+_lock = threading.Lock()
+
+
+def parse_address(value):
+    """The single address an alert targets, in normal form, or (None, why not)."""
+    text = str(value or '').strip()
+    if not text:
+        return None, 'the alert names no target_ip'
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None, 'target_ip %r is not an IP address' % text
+    if network.num_addresses != 1:
+        return None, 'the target %s is a prefix, and a capture filter takes one address' % text
+    return str(network.network_address), None
+
+
+def parse_port(value):
+    """The attacked port, or None when the alert gives none (Cloudflare's example sends 0 for none)."""
+    try:
+        port = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return port if 0 < port <= 65535 else None
+
+
+def parse_protocol(value):
+    """The IP protocol number of a name (TCP, UDP, ...) or a number, or None when unknown or absent."""
+    text = str(value if value is not None else '').strip().lower()
+    if text.isdigit():
+        number = int(text)
+        return number if number <= 255 else None
+    return PROTOCOL_NUMBERS.get(text)
+
+
+def describe(target):
+    text = target['address']
+    if target['port'] is not None:
+        text += ' port %d' % target['port']
+    if target['protocol'] is not None:
+        text += ' protocol %d' % target['protocol']
+    return text
+
+
+def decide(key, now, repeat_window):
+    """Whether the alert of this target starts a capture; records it when it does."""
+    with _lock:
+        for old_key in [k for k, started in _started.items() if now - started >= repeat_window]:
+            del _started[old_key]
+        if key in _started:
+            return False, now - _started[key]
+        _started[key] = now
+        return True, None
+
+
+def attack_of(payload, repeat_window, now):
+    data = payload.get('data') if isinstance(payload.get('data'), dict) else {}
+    attack = dict((name, payload.get(name)) for name in COPIED_FIELDS)
+    attack.update((name, data.get(name)) for name in COPIED_DATA_FIELDS)
+    address, problem = parse_address(data.get('target_ip'))
+    target = {'address': address, 'port': parse_port(data.get('target_port')), 'protocol': parse_protocol(data.get('protocol'))}
+    attack['target'] = target
+    attack['given_protocol'] = data.get('protocol')
+    if problem:
+        attack.update(capture=False, reason=problem)
+        return attack
+    filter_v1 = {'destination_address': address}
+    if target['port'] is not None:
+        filter_v1['destination_port'] = target['port']
+    if target['protocol'] is not None:
+        filter_v1['protocol'] = target['protocol']
+    attack['filter_v1'] = filter_v1
+    attack['key'] = describe(target)
+    if payload.get('alert_event') == ENDED:
+        attack.update(capture=False, reason='the alert says the attack on %s ended' % attack['key'])
+        return attack
+    capture, seconds_ago = decide(attack['key'], now, repeat_window)
+    attack['capture'] = capture
+    if not capture:
+        attack['reason'] = ('a capture for %s started %.0f seconds ago, and Cloudflare allows one packet capture a minute: '
+                            'this alert starts no second capture' % (attack['key'], seconds_ago))
+    return attack
+
+
+def main(event, alert_types=DEFAULT_ALERT_TYPES, repeat_window=60):
+    payload = event.get('payload')
+    if not isinstance(payload, dict) or payload.get('alert_type') not in alert_types:
+        return event
+    attack = attack_of(payload, float(repeat_window), time.monotonic())
+    if not attack['capture']:
+        logger.info('Cloudflare alert %s: no capture: %s', attack['alert_type'], attack['reason'])
+    event['cloudflare_attack'] = attack
+    return event

@@ -1,0 +1,101 @@
+# Copyright: contributors to the cloudflare.pcap collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The event filter cloudflare.pcap.attack_alert and the source's secret check, without ansible-rulebook or Java."""
+
+import json
+import os
+import runpy
+
+import pytest
+
+from conftest import PAYLOADS, REPO_ROOT
+
+EDA_PLUGINS = os.path.join(REPO_ROOT, 'extensions', 'eda', 'plugins')
+
+
+@pytest.fixture
+def attack_alert():
+    """A fresh copy of the filter (its per-target memory starts empty), loaded the way ansible-rulebook loads it."""
+    return runpy.run_path(os.path.join(EDA_PLUGINS, 'event_filter', 'attack_alert.py'))
+
+
+def sample(name, **data):
+    with open(os.path.join(PAYLOADS, name), encoding='utf-8') as handle:
+        payload = json.load(handle)
+    payload['data'].update(data)
+    return {'payload': payload, 'meta': {'endpoint': 'cloudflare', 'headers': {}}}
+
+
+def test_documented_l4_alert_becomes_a_filter(attack_alert):
+    attack = attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']
+    assert attack['capture'] is True
+    assert attack['filter_v1'] == {'destination_address': '203.0.113.10', 'destination_port': 443, 'protocol': 6}
+    assert attack['key'] == '203.0.113.10 port 443 protocol 6'
+    assert attack['attack_id'] == '9c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f'
+
+
+@pytest.mark.parametrize('data, filter_v1', [
+    ({'target_ip': '2001:0DB8:0000:0000:0000:0000:0000:0020', 'target_port': 0, 'protocol': 'UDP'},
+     {'destination_address': '2001:db8::20', 'protocol': 17}),
+    ({'target_ip': '203.0.113.9/32', 'target_port': '53', 'protocol': '17'},
+     {'destination_address': '203.0.113.9', 'destination_port': 53, 'protocol': 17}),
+    ({'target_ip': '203.0.113.9', 'target_port': None, 'protocol': 'gre'},
+     {'destination_address': '203.0.113.9', 'protocol': 47}),
+    ({'target_ip': '203.0.113.9', 'target_port': 70000, 'protocol': 'an unknown name'},
+     {'destination_address': '203.0.113.9'}),
+])
+def test_port_and_protocol_only_when_given(attack_alert, data, filter_v1):
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json', **data))['cloudflare_attack']['filter_v1'] == filter_v1
+
+
+@pytest.mark.parametrize('target_ip, reason', [
+    ('203.0.113.0/24', 'the target 203.0.113.0/24 is a prefix, and a capture filter takes one address'),
+    ('', 'the alert names no target_ip'),
+    ('string', "target_ip 'string' is not an IP address"),
+])
+def test_no_capture_without_one_address(attack_alert, target_ip, reason):
+    attack = attack_alert['main'](sample('ddos_l4_attack_tcp.json', target_ip=target_ip))['cloudflare_attack']
+    assert attack['capture'] is False
+    assert attack['reason'] == reason
+    assert 'filter_v1' not in attack
+
+
+def test_repeat_within_the_window_then_again_after_it(attack_alert, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clock[0])
+    main = attack_alert['main']
+    assert main(sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
+    clock[0] += 59
+    repeat = main(sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']
+    assert repeat['capture'] is False
+    assert repeat['reason'].startswith('a capture for 203.0.113.10 port 443 protocol 6 started 59 seconds ago')
+    # Another port of the same address is another target.
+    assert main(sample('ddos_l4_attack_tcp.json', target_port=80))['cloudflare_attack']['capture'] is True
+    clock[0] += 1
+    assert main(sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
+
+
+def test_ended_attack_and_other_notifications(attack_alert):
+    ended = sample('ddos_l4_attack_tcp.json')
+    ended['payload']['alert_event'] = 'ALERT_STATE_EVENT_END'
+    attack = attack_alert['main'](ended)['cloudflare_attack']
+    assert attack['capture'] is False and attack['reason'] == 'the alert says the attack on 203.0.113.10 port 443 protocol 6 ended'
+    with open(os.path.join(PAYLOADS, 'cloudflare_test_message.json'), encoding='utf-8') as handle:
+        test_message = {'payload': json.load(handle), 'meta': {}}
+    assert 'cloudflare_attack' not in attack_alert['main'](dict(test_message))
+    l7 = sample('ddos_l4_attack_tcp.json')
+    l7['payload']['alert_type'] = 'advanced_ddos_attack_l7_alert'
+    assert 'cloudflare_attack' not in attack_alert['main'](l7)
+
+
+def test_secret_check_and_the_event_without_it():
+    source = runpy.run_path(os.path.join(EDA_PLUGINS, 'event_source', 'notification_webhook.py'))
+    check = source['check_secret']
+    from multidict import CIMultiDict  # pylint: disable=import-outside-toplevel  # aiohttp's dependency
+    assert check(CIMultiDict({'Cf-Webhook-Auth': 's3cret'}), 's3cret') is None
+    assert check(CIMultiDict({'cf-webhook-auth': ' s3cret '}), 's3cret') is None
+    assert check(CIMultiDict({'cf-webhook-auth': 's3cret2'}), 's3cret') == 'wrong cf-webhook-auth header'
+    assert check(CIMultiDict({'Authorization': 'Bearer s3cret'}), 's3cret') == 'no cf-webhook-auth header'
+    event = source['make_event']('cloudflare', CIMultiDict({'Cf-Webhook-Auth': 's3cret', 'Authorization': 'x',
+                                                            'User-Agent': 'Go-http-client/2.0'}), {'text': 'hi'})
+    assert event == {'payload': {'text': 'hi'}, 'meta': {'endpoint': 'cloudflare', 'headers': {'User-Agent': 'Go-http-client/2.0'}}}
