@@ -98,3 +98,97 @@ def test_every_test_named_in_the_api_behaviour_register_exists():
         assert os.path.exists(os.path.join(ROOT, path)), '%s does not exist' % path
         if test_name:
             assert re.search(r'^def %s\(' % re.escape(test_name), read(path), re.MULTILINE), '%s is not in %s' % (test_name, path)
+
+
+# What the documents say about running a capture task again. They must agree with the module (capture_request's
+# notes): a capture in progress requested the same way is reused, judged on what Cloudflare echoes (never
+# packet_limit), force=true requests a new one, and a task for several hosts runs once.
+REUSE_DOCUMENTS = {
+    'README.md': lambda: read('README.md'),
+    'docs/docsite/rst/awx.rst': lambda: read('docs', 'docsite', 'rst', 'awx.rst'),
+    'docs/docsite/rst/guide.rst': lambda: read('docs', 'docsite', 'rst', 'guide.rst'),
+    'capture_request notes': lambda: '\n'.join(module_docs('capture_request')['DOCUMENTATION']['notes']),
+}
+USER_DOCUMENTS = ['README.md', os.path.join('roles', 'incident_capture', 'README.md'),
+                  os.path.join('roles', 'incident_capture', 'meta', 'argument_specs.yml')] + [
+    os.path.join('docs', 'docsite', 'rst', name) for name in sorted(os.listdir(os.path.join(ROOT, 'docs', 'docsite', 'rst')))]
+
+
+def squeeze(text):
+    return re.sub(r'\s+', ' ', text)
+
+
+def test_no_document_says_that_a_rerun_requests_a_new_capture_regardless():
+    contradictions = re.compile(r'not idempotent|re-?run(ning)? (always )?requests a new capture|a re-?run (always )?creates', re.IGNORECASE)
+    for path in USER_DOCUMENTS:
+        found = contradictions.search(squeeze(read(path)))
+        assert not found, '%s says %r, but a capture in progress requested the same way is reused' % (path, found.group(0))
+    for name in MODULE_NAMES:
+        found = contradictions.search(squeeze(str(module_docs(name)['DOCUMENTATION'])))
+        assert not found, '%s DOCUMENTATION says %r' % (name, found.group(0))
+
+
+def test_every_document_on_reruns_says_the_same_about_reuse():
+    for name, text in REUSE_DOCUMENTS.items():
+        text = squeeze(text())
+        assert re.search(r'reuse', text, re.IGNORECASE), '%s does not say that a capture in progress is reused' % name
+        assert re.search(r'echo', text), '%s does not say that "the same way" is judged on what Cloudflare echoes' % name
+        assert 'packet_limit' in text, '%s does not say that packet_limit is not compared' % name
+        assert re.search(r'force[:=] ?true', text), '%s does not name force: true' % name
+        assert 'run_once' in text, '%s does not say to run a capture task once (run_once)' % name
+
+
+README_FRAGMENT_MARK = re.compile(r'^<!-- readme-plays: fragment \((tasks|play keywords)\) -->$')
+
+
+def readme_yaml_blocks(text):
+    """(line, marked fragment kind or None, parsed YAML) of each ```yaml block, as readme_plays.py reads them."""
+    blocks = []
+    lines = text.splitlines()
+    inside = None
+    for number, line in enumerate(lines):
+        if inside is None and re.match(r'^```ya?ml\s*$', line):
+            previous = next((earlier.strip() for earlier in reversed(lines[:number]) if earlier.strip()), '')
+            mark = README_FRAGMENT_MARK.match(previous)
+            inside = (number + 1, mark.group(1) if mark else None, [])
+        elif inside is not None and line.strip() == '```':
+            blocks.append((inside[0], inside[1], yaml.safe_load('\n'.join(inside[2]))))
+            inside = None
+        elif inside is not None:
+            inside[2].append(line)
+    return blocks
+
+
+def test_readme_yaml_is_complete_plays_or_marked_fragments():
+    # tests/integration/targets/readme_plays runs the plays against the simulator; this catches an unmarked
+    # fragment (it would fail there) without the simulator.
+    for document in ('README.md', os.path.join('roles', 'incident_capture', 'README.md')):
+        blocks = readme_yaml_blocks(read(document))
+        assert blocks, document
+        for line, kind, parsed in blocks:
+            where = '%s line %d' % (document, line)
+            if kind is None:
+                assert isinstance(parsed, list) and parsed and all(isinstance(play, dict) and 'hosts' in play for play in parsed), \
+                    '%s: neither a complete play nor marked as a fragment' % where
+                # The README tells users to export the CLOUDFLARE_* variables; a play must not need a variable instead.
+                assert 'cloudflare_account_id' not in str(parsed) and 'cloudflare_api_token' not in str(parsed), where
+            elif kind == 'tasks':
+                assert isinstance(parsed, list) and all(isinstance(task, dict) and 'name' in task for task in parsed), where
+            else:
+                assert isinstance(parsed, dict) and not set(parsed) & {'hosts', 'tasks', 'roles'}, where
+
+
+def test_readme_links_point_to_files_that_exist():
+    for target in re.findall(r'\]\(([^)#]+)(?:#[^)]*)?\)', read('README.md')):
+        if not re.match(r'^[a-z]+://', target):
+            assert os.path.exists(os.path.join(ROOT, target)), 'README.md links to %s, which does not exist' % target
+
+
+def test_readme_includes_exactly_the_modules_and_the_role():
+    readme = read('README.md')
+    table = readme.split('## Included content', 1)[1].split('\n## ', 1)[0]
+    listed = re.findall(r'^\| \[cloudflare\.pcap\.(\w+)\]\(([^)]+)\) \| (module|role) \|', table, re.MULTILINE)
+    assert sorted(name for name, _link, kind in listed if kind == 'module') == MODULE_NAMES
+    assert [name for name, _link, kind in listed if kind == 'role'] == sorted(os.listdir(os.path.join(ROOT, 'roles')))
+    for name, link, kind in listed:
+        assert link == ('plugins/modules/%s.py' % name if kind == 'module' else 'roles/%s/meta/argument_specs.yml' % name)
