@@ -200,6 +200,15 @@ class CaptureRequest:
                                      'requested at the same time, probably by this task on another host: it is used. Add '
                                      'run_once: true to a capture task that runs for several hosts.' % raced[0]['id'])
                 return self._checked(raced[0]), 'reused'
+            in_the_way = latest_simple(now_listed) if self.body['type'] == 'simple' else None
+            if in_the_way is not None and in_the_way.get('status') not in FAILED_STATUSES \
+                    and same_parameters(in_the_way, self.body):
+                # A re-run within the minute (say, after a later task failed): the capture it asks for exists.
+                self.warnings.append('Cloudflare accepts one simple capture a minute, and capture %s, requested the same '
+                                     'way at %s, is %s: it is used. force=true requests a new one once the minute has '
+                                     'passed.' % (in_the_way['id'], in_the_way.get('submitted', '?'),
+                                                  in_the_way.get('status')))
+                return self._checked(in_the_way), 'reused'
             existing = now_listed
         explain_limit(error, self.body, existing)
         raise error
@@ -257,11 +266,16 @@ def explain_limit(error, body, existing):
                              'stop it with cloudflare.pcap.capture_stop or wait for it' % (
                                  active[0].get('id'), active[0].get('status'), active[0].get('submitted', '?')))
         return
-    simple = [capture for capture in existing if capture.get('type') == 'simple' and capture.get('submitted')]
-    if simple:
-        latest = max(simple, key=lambda capture: capture['submitted'])
+    latest = latest_simple(existing)
+    if latest is not None:
         error.add_detail('in the way: simple capture %s, submitted %s; Cloudflare accepts one simple capture a '
                          'minute' % (latest.get('id'), latest['submitted']))
+
+
+def latest_simple(captures):
+    """The simple capture submitted last: the one in the way of Cloudflare's one-a-minute rule."""
+    simple = [capture for capture in captures if capture.get('type') == 'simple' and capture.get('submitted')]
+    return max(simple, key=lambda capture: capture['submitted']) if simple else None
 
 
 def is_finished(capture):

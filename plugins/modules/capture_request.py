@@ -138,8 +138,10 @@ notes:
   - Creating a capture has no natural key. Before creating one, the module lists the account's captures and, if
     one requested the same way is still V(pending) or V(running), returns it with C(changed=false) instead of
     starting a second one; O(force=true) skips this. Re-running a play or an AWX job therefore does not duplicate a
-    capture that is still in progress. When the captures cannot be listed, nothing is requested and the task fails,
-    saying so.
+    capture that is still in progress. A C(simple) capture may finish at once (it queries stored traffic); when
+    Cloudflare refuses a re-run within the minute (one C(simple) capture a minute) and the capture in the way was
+    requested the same way and did not fail, that capture is returned with C(changed=false) and a warning. When the
+    captures cannot be listed, nothing is requested and the task fails, saying so.
   - A capture can only be compared on what Cloudflare echoes of it, put in normal form on both sides (IPv6
     compressed, O(offset_time) in UTC, numbers as integers, the bucket without its access keys). Cloudflare echoes
     O(type), O(system), O(time_limit), O(filter_v1) and O(offset_time) of a C(simple) capture, and also

@@ -221,3 +221,26 @@ def test_a_passing_unknown_does_not_end_the_wait(stub_api, client):
                  Reply(200, envelope(echo(SIMPLE_BODY, status='complete'))))
     capture, _elapsed = wait_for_capture(client, echo(SIMPLE_BODY), timeout=30)
     assert capture['status'] == 'complete'
+
+
+def test_a_rerun_within_the_minute_uses_the_identical_capture_that_finished(stub_api, client):
+    finished = echo(SIMPLE_BODY, status='success')
+    refused = Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture a minute'}]),
+                    headers={'Retry-After': '40'})
+    stub_api.add(listed(finished), refused, listed(finished))
+    capture, outcome, warnings = request_capture(client, SIMPLE_BODY)
+    assert (capture['id'], outcome) == (CAPTURE_ID, 'reused')
+    assert 'one simple capture a minute' in warnings[0] and CAPTURE_ID in warnings[0]
+
+
+@pytest.mark.parametrize('in_the_way', [
+    echo(dict(SIMPLE_BODY, time_limit=30), status='success'),  # another request
+    echo(SIMPLE_BODY, status='failed'),  # the same request, but it failed: the user wants a new one
+])
+def test_a_refusal_by_a_capture_that_is_not_the_one_asked_for_fails(stub_api, client, in_the_way):
+    refused = Reply(429, envelope(None, False, [{'code': 1008, 'message': 'one simple capture a minute'}]),
+                    headers={'Retry-After': '40'})
+    stub_api.add(listed(in_the_way), refused, listed(in_the_way))
+    with pytest.raises(CloudflareAPIError) as caught:
+        request_capture(client, SIMPLE_BODY)
+    assert caught.value.status == 429 and 'in the way: simple capture' in caught.value.message
