@@ -17,6 +17,7 @@ import stat
 import re
 import tempfile
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap_summary import summarise_file
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcapfile import NotAPcap, inspect
 
 _OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
@@ -49,8 +50,9 @@ def parse_mode(mode):
     return value
 
 
-def describe_file(path):
-    """dest, size, checksum (sha256), format and packets of a capture file on disk."""
+def describe_file(path, summary_top=None):
+    """dest, size, checksum (sha256), format and packets of a capture file on disk, and its summary (with the
+    summary_top busiest flows and addresses, see _pcap_summary.py) unless summary_top is None."""
     digest = hashlib.sha256()
     size = 0
     with open(path, 'rb') as handle:
@@ -58,10 +60,17 @@ def describe_file(path):
             digest.update(chunk)
             size += len(chunk)
     try:
-        file_format, packets = inspect(path)
+        if summary_top is None:
+            file_format, packets = inspect(path)
+        else:
+            file_format, summary = summarise_file(path, summary_top)
+            packets = summary['packets']
     except NotAPcap as exc:
         raise DownloadError('it is not a pcap or pcapng file (%s)' % exc)
-    return dict(dest=path, size=size, checksum=digest.hexdigest(), format=file_format, packets=packets)
+    described = dict(dest=path, size=size, checksum=digest.hexdigest(), format=file_format, packets=packets)
+    if summary_top is not None:
+        described['summary'] = summary
+    return described
 
 
 def path_attributes(path):
@@ -88,8 +97,9 @@ def _name_of(lookup, number):
         return str(number)
 
 
-def save_atomically(dest, mode, fill):
+def save_atomically(dest, mode, fill, summary_top=None):
     """Let fill(write) stream the content into a temporary file beside dest, check it, then rename it over dest.
+    Checking it reads every packet record, so it summarises the file too when summary_top is not None.
 
     The temporary file has `mode` from its creation, so the capture is never readable by others, and dest is
     only replaced by a complete, valid capture file.
@@ -104,7 +114,7 @@ def save_atomically(dest, mode, fill):
             output.flush()
             os.fsync(output.fileno())
         try:
-            described = describe_file(temporary)
+            described = describe_file(temporary, summary_top)
         except DownloadError as exc:
             raise DownloadError('Cloudflare sent a file, but %s; %s was not written' % (exc, dest))
         os.replace(temporary, dest)

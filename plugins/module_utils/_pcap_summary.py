@@ -223,6 +223,12 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
     return summary
 
 
+def summary_warnings(summary):
+    """What a user should know about a summary: packets of link types it does not decode."""
+    return ['%d packets have link type %d, which the summary does not decode: they are counted, in no flow'
+            % (entry['packets'], entry['link_type']) for entry in summary['unsupported_link_types']]
+
+
 def _busiest_flow(item):
     (source, destination, protocol, source_port, destination_port), (packets, size) = item
     # Most packets first, then most bytes; ties in a fixed order, so the same file always gives the same list.

@@ -22,6 +22,10 @@ description:
     V(unknown) is neither ready nor in progress, and the task fails saying so (with O(wait=true), after three polls in
     a row).
   - Cloudflare keeps the first 160 bytes of each sampled packet, so most packets in the file are truncated.
+  - Returns RV(summary), what is in the file at a glance (packets, bytes, time span, the busiest flows (ready for
+    O(cloudflare.pcap.capture_request#module:filter_v1)), protocols and addresses), read from the headers that are
+    there. It is computed when the file is checked, right after the download, and also for an existing O(dest)
+    that is kept. M(cloudflare.pcap.capture_summary) returns the same for any local capture file.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
@@ -65,6 +69,13 @@ options:
       - Wait for the capture to finish before downloading, instead of failing when it is not ready yet.
     type: bool
     default: false
+  summary_top:
+    description:
+      - How many flows, source addresses and destination addresses RV(summary) lists, the busiest first.
+      - V(0) lists none; the counts and protocols are still there. It must be V(0) or more; it is checked before
+        anything is sent.
+    type: int
+    default: 10
   wait_timeout:
     description:
       - How many seconds to wait when O(wait=true). It must be V(0) or more, also when O(wait=false); it is checked
@@ -91,6 +102,14 @@ EXAMPLES = r'''
 - name: Say what is on disk
   ansible.builtin.debug:
     msg: "{{ download.dest }}: {{ download.packets }} packets, {{ download.size }} bytes, sha256 {{ download.checksum }}"
+
+- name: Name the busiest flow of the capture
+  ansible.builtin.debug:
+    msg: >-
+      {{ download.summary.packets }} packets ({{ download.summary.truncated_packets }} truncated) in
+      {{ download.summary.duration }} s; busiest flow {{ download.summary.flows[0].source_address }} ->
+      {{ download.summary.flows[0].destination_address }}, {{ download.summary.flows[0].packets }} packets
+  when: download.summary.flows | length > 0
 '''
 
 RETURN = r'''
@@ -119,6 +138,46 @@ packets:
   returned: success, except in check mode when nothing is on disk yet
   type: int
   sample: 500
+summary:
+  description:
+    - What is in the file at a glance, with the keys C(packets), C(captured_bytes), C(wire_bytes),
+      C(truncated_packets), C(undecoded_packets), C(first_packet), C(last_packet) (RFC 3339 UTC), C(duration)
+      (seconds), C(flow_count), C(flows), C(protocols), C(sources), C(destinations) and C(unsupported_link_types).
+    - Each of the O(summary_top) busiest C(flows) has C(source_address), C(destination_address), C(source_port),
+      C(destination_port) (left out for protocols without ports), C(protocol) (the IP protocol number), C(packets),
+      C(bytes) (original lengths on the wire), and C(filter_v1), the same addresses, ports and protocol alone, ready
+      for O(cloudflare.pcap.capture_request#module:filter_v1).
+    - M(cloudflare.pcap.capture_summary) documents every key.
+  returned: success, except in check mode when nothing is on disk yet
+  type: dict
+  sample:
+    packets: 500
+    captured_bytes: 80000
+    wire_bytes: 372841
+    truncated_packets: 468
+    undecoded_packets: 0
+    first_packet: '2026-11-27T08:00:00.103215Z'
+    last_packet: '2026-11-27T08:00:59.881940Z'
+    duration: 59.778725
+    flow_count: 37
+    flows:
+      - source_address: 198.51.100.7
+        destination_address: 203.0.113.10
+        source_port: 51234
+        destination_port: 443
+        protocol: 6
+        packets: 212
+        bytes: 301888
+        filter_v1: {source_address: 198.51.100.7, destination_address: 203.0.113.10, source_port: 51234,
+                    destination_port: 443, protocol: 6}
+    protocols:
+      - {protocol: 6, packets: 431, bytes: 340120}
+      - {protocol: 17, packets: 69, bytes: 32721}
+    sources:
+      - {address: 198.51.100.7, packets: 212, bytes: 301888}
+    destinations:
+      - {address: 203.0.113.10, packets: 500, bytes: 372841}
+    unsupported_link_types: []
 state:
   description: Whether O(dest) is a V(file) or still V(absent) (in check mode).
   returned: success
@@ -210,6 +269,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
     save_atomically,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap_summary import summary_warnings
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     FAILED_STATUSES,
     UNKNOWN_STATUS,
@@ -231,6 +291,7 @@ ARGUMENT_SPEC = dict(
     mode=dict(type='raw', default='0600'),
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=600),
+    summary_top=dict(type='int', default=10),
 )
 
 
@@ -243,6 +304,8 @@ def run(module):
     module.check_wait_timeout()
     params = module.params
     capture_id = params['id']
+    if params['summary_top'] < 0:
+        module.fail_json(msg='summary_top: must be 0 or more, got %d' % params['summary_top'])
     try:
         dest, mode = resolve_dest(params['dest'], capture_id, params['mode'])
     except DownloadError as exc:
@@ -250,9 +313,11 @@ def run(module):
 
     if os.path.exists(dest) and not params['force']:
         try:
-            module.exit_json(changed=False, **describe_file(dest))
+            described = describe_file(dest, params['summary_top'])
         except DownloadError as exc:
             module.fail_json(msg='dest: %s exists but %s; set force=true to replace it' % (dest, exc))
+        _warn_about(module, described)
+        module.exit_json(changed=False, **described)
 
     result = dict(dest=dest)
     try:
@@ -276,7 +341,8 @@ def run(module):
             # state=absent for a dest not there yet; for a file that is there, the same attributes as after a
             # download (add_path_info adds them to every result naming an existing dest).
             module.exit_json(changed=True, **dict(result, **path_attributes(dest)))
-        saved = save_atomically(dest, mode, lambda write: download_capture(module.client, capture_id, write))
+        saved = save_atomically(dest, mode, lambda write: download_capture(module.client, capture_id, write),
+                                params['summary_top'])
     except WaitTimeout as exc:
         module.fail_json(msg=still_waiting_message(capture_id, exc), capture=masked(exc.last), **result)
     except CloudflareAPIError as exc:
@@ -284,7 +350,13 @@ def run(module):
     except DownloadError as exc:
         module.fail_json(msg='Download of packet capture %s failed: %s' % (capture_id, exc), **result)
     result.update(saved)
+    _warn_about(module, saved)
     module.exit_json(changed=True, **result)
+
+
+def _warn_about(module, described):
+    for warning in summary_warnings(described['summary']):
+        module.warn(warning)
 
 
 def main():

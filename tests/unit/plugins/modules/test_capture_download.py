@@ -13,6 +13,7 @@ import pytest
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_download
+from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import (
     CAPTURE_ID,
     Reply,
@@ -52,6 +53,7 @@ def test_downloads_into_a_directory(stub_api, connection_args, capsys, tmp_path)
     assert oct(os.stat(dest).st_mode & 0o777) == '0o600'
     assert stub_api.requests[1]['path'].endswith('/pcaps/%s/download' % CAPTURE_ID)
     assert 'application/vnd.tcpdump.pcap' in stub_api.requests[1]['headers']['Accept']
+    assert result['summary']['packets'] == 12 and result['summary']['undecoded_packets'] == 12
     assert_matches_return_docs(capture_download, result, 'success')
 
 
@@ -159,3 +161,46 @@ def test_a_negative_wait_timeout_is_refused_before_any_request(stub_api, connect
                                                             wait_timeout=-1), capsys)
     assert failed and result['msg'].startswith('wait_timeout: ')
     assert stub_api.requests == []
+
+
+SAMPLED = samples.pcap_file([samples.ethernet(samples.ipv4('198.51.100.7', '203.0.113.10', 6, samples.tcp(
+    51234 + number % 3, 443, b'x' * 1400))) for number in range(30)])
+
+
+def test_the_download_is_summarised(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(), pcap_file(SAMPLED))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            summary_top=2), capsys)
+    assert not failed
+    summary = result['summary']
+    assert (summary['packets'], summary['truncated_packets'], summary['captured_bytes'], summary['wire_bytes']) == (
+        30, 30, 30 * 160, 30 * 1454)
+    assert summary['flow_count'] == 3 and len(summary['flows']) == 2 and summary['flows'][0]['packets'] == 10
+    assert summary['flows'][0]['filter_v1'] == dict(source_address='198.51.100.7', destination_address='203.0.113.10',
+                                                    source_port=51234, destination_port=443, protocol=6)
+    assert summary['protocols'] == [dict(protocol=6, packets=30, bytes=30 * 1454)]
+    assert summary['first_packet'] == '2025-11-27T08:00:00.000000Z'
+    assert_matches_return_docs(capture_download, result, 'success')
+
+
+def test_a_kept_dest_is_summarised_too(stub_api, connection_args, capsys, tmp_path):
+    dest = tmp_path / 'evidence.pcap'
+    dest.write_bytes(SAMPLED)
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(dest), summary_top=0),
+                                capsys)
+    assert not failed and result['changed'] is False and stub_api.requests == []
+    assert result['summary']['packets'] == 30 and result['summary']['flows'] == [] and result['summary']['flow_count'] == 3
+
+
+def test_a_negative_summary_top_is_refused_before_any_request(stub_api, connection_args, capsys, tmp_path):
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            summary_top=-1), capsys)
+    assert failed and result['msg'] == 'summary_top: must be 0 or more, got -1' and stub_api.requests == []
+
+
+def test_a_damaged_download_names_the_offset(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(), pcap_file(SAMPLED[:100]))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path), retries=0),
+                                capsys)
+    assert failed and 'packet 1 is truncated: its record header says 160 captured bytes from byte offset 40' in result['msg']
+    assert os.listdir(str(tmp_path)) == []

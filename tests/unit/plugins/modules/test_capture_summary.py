@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) cloudflare.pcap contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""capture_summary: a local capture file summarised without credentials, check mode alike, clear failures."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import re
+
+import pytest
+
+from ansible_collections.cloudflare.pcap.plugins.action import capture_summary as capture_summary_action
+from ansible_collections.cloudflare.pcap.plugins.modules import capture_summary
+from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import assert_matches_return_docs, run_module, warning_texts
+
+FRAMES = [samples.ethernet(samples.ipv4('198.51.100.7', '203.0.113.10', 6, samples.tcp(51234, 443, b'x' * 1400)))] * 7 + \
+    [samples.ethernet(samples.ipv6('2001:db8::1', '2001:db8::53', 17, samples.udp(5353, 53, b'q' * 30)), 0x86dd)] * 3 + \
+    [samples.ethernet(samples.ipv4('192.0.2.1', '203.0.113.10', 1, samples.icmp()))]
+
+
+@pytest.fixture(autouse=True)
+def in_process_when_the_runner_takes_it(module_runner):
+    if module_runner == 'in-process' and not capture_summary_action.RUNNER_TAKES_LOCAL_MODULES:
+        pytest.skip('the in-process runner does not take modules without connection options yet (InProcessModule '
+                    'has no connection=False); the action plugin runs capture_summary as a module meanwhile')
+
+
+def write(tmp_path, data, name='evidence.pcap'):
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_summarises_a_file_without_credentials(capsys, tmp_path, check_mode):
+    data = samples.pcap_file(FRAMES)
+    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data), _ansible_check_mode=check_mode),
+                                capsys)
+    assert not failed and result['changed'] is False
+    assert (result['format'], result['packets'], result['size']) == ('pcap', 11, len(data))
+    assert result['checksum'] == hashlib.sha256(data).hexdigest()
+    summary = result['summary']
+    assert summary['packets'] == 11 and summary['truncated_packets'] == 7 and summary['flow_count'] == 3
+    assert summary['flows'][0] == dict(
+        source_address='198.51.100.7', destination_address='203.0.113.10', source_port=51234, destination_port=443,
+        protocol=6, packets=7, bytes=7 * 1454, filter_v1=dict(source_address='198.51.100.7',
+                                                               destination_address='203.0.113.10', source_port=51234,
+                                                               destination_port=443, protocol=6))
+    assert summary['flows'][2] == dict(source_address='192.0.2.1', destination_address='203.0.113.10', protocol=1,
+                                       packets=1, bytes=42, filter_v1=dict(source_address='192.0.2.1',
+                                                                           destination_address='203.0.113.10', protocol=1))
+    assert summary['protocols'] == [dict(protocol=6, packets=7, bytes=7 * 1454), dict(protocol=17, packets=3, bytes=3 * 92),
+                                    dict(protocol=1, packets=1, bytes=42)]
+    assert summary['destinations'][0] == dict(address='203.0.113.10', packets=8, bytes=7 * 1454 + 42)
+    assert summary['first_packet'] == '2025-11-27T08:00:00.000000Z' and summary['duration'] == 0.012345
+    assert 'path' not in result and 'mode' not in result
+    assert_matches_return_docs(capture_summary, result, 'success')
+
+
+def test_top_and_pcapng(capsys, tmp_path):
+    data = samples.pcapng_file(random.Random(1), [('>', [(samples.SLL2, 9, None, 160), (samples.RAW, None, None, 0)])],
+                               packets_per_section=60)
+    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data), top=2), capsys)
+    assert not failed and result['format'] == 'pcapng' and result['packets'] == 60
+    assert len(result['summary']['flows']) == 2 and len(result['summary']['sources']) == 2
+    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data), top=0), capsys)
+    assert not failed and result['summary']['flows'] == [] and result['summary']['protocols']
+
+
+def test_connection_options_are_not_taken(capsys, tmp_path):
+    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)),
+                                                           api_token='x' * 40), capsys)
+    assert failed and 'api_token' in result['msg'] and 'Unsupported parameters' in result['msg']
+
+
+def test_other_link_types_are_counted_with_a_warning(capsys, tmp_path):
+    data = samples.pcap_file([b'\x00' * 30] * 4, link_type=105)
+    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data)), capsys)
+    assert not failed and result['summary']['undecoded_packets'] == 4
+    assert warning_texts(result) == ['4 packets have link type 105, which the summary does not decode: they are '
+                                     'counted, in no flow']
+
+
+@pytest.mark.parametrize('setup, message', [
+    (lambda tmp_path: str(tmp_path / 'missing.pcap'), r'^path: .*missing\.pcap does not exist$'),
+    (lambda tmp_path: str(tmp_path), r'^path: .* is a directory, not a capture file$'),
+    (lambda tmp_path: write(tmp_path, b'<html>502</html>'), r'^path: .*evidence\.pcap: it is not a pcap or pcapng file '
+                                                           r'\(the file starts with 0x6d74683c, which is neither'),
+    (lambda tmp_path: write(tmp_path, samples.pcap_file(FRAMES)[:-10]),
+     r'it is not a pcap or pcapng file \(packet 11 is truncated: its record header says 42 captured bytes from byte '
+     r'offset \d+, but the file ends 32 bytes later\)$'),
+])
+def test_failures_say_what_and_where(capsys, tmp_path, setup, message):
+    failed, result = run_module(capture_summary.main, dict(path=setup(tmp_path)), capsys)
+    assert failed
+    assert re.search(message, result['msg']), result['msg']
+
+
+def test_an_unreadable_file_fails_cleanly(capsys, tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip('root reads any file')
+    path = write(tmp_path, samples.pcap_file(FRAMES))
+    os.chmod(path, 0)
+    failed, result = run_module(capture_summary.main, dict(path=path), capsys)
+    assert failed and result['msg'].startswith('path: cannot read ')
+
+
+def test_a_negative_top_is_refused(capsys, tmp_path):
+    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)), top=-1), capsys)
+    assert failed and result['msg'] == 'top: must be 0 or more, got -1'
