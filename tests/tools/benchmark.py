@@ -15,6 +15,7 @@ it asserts nothing about time.
    uri + until + get_url; the simulator finishes every capture after a fixed time, reported as overhead on top
 3. API requests spent while waiting for a capture, measured for one duration and computed for longer ones
 4. where the time of one capture_request goes, in-process and as a module
+5. CPU time of the capture summary (capture_download's summary, capture_summary) of a 10,000-packet capture
 """
 
 from __future__ import annotations
@@ -304,6 +305,44 @@ def profile(toolchain, running, env, cwd):
             print('    %-58s %6.1f ms  %3.0f%%' % (name, seconds * 1000, 100 * seconds / total))
 
 
+# The summary of a 10,000-packet capture as the simulator makes it (160-byte samples of random flows), timed as CPU
+# time of this process: the file is summarised `rounds` times and the median reported.
+PROFILE_SUMMARY = r'''
+import json, os, statistics, sys, tempfile, time
+sys.path.insert(0, sys.argv[2])
+import cfpcap_pcapgen
+from ansible_collections.cloudflare.pcap.plugins.module_utils import _pcap_summary
+data = cfpcap_pcapgen.build_pcap('66802ca5668e47a2b82c2e6746e45037', {}, 10000, 1764230400, 60, snaplen=160)
+handle, path = tempfile.mkstemp(suffix='.pcap')
+os.write(handle, data)
+os.close(handle)
+samples = []
+for _round in range(int(sys.argv[1])):
+    started = time.process_time()
+    _format, summary = _pcap_summary.summarise_file(path)
+    samples.append(time.process_time() - started)
+os.unlink(path)
+assert summary['packets'] == 10000, summary
+print(json.dumps(dict(samples=samples, size=len(data), flows=summary['flow_count'])))
+'''
+
+
+def summary_cpu(toolchain, env, cwd, rounds, collection_dir):
+    simulator_dir = os.path.join(collection_dir, 'tests', 'simulator')
+    output = subprocess.run([toolchain.bin('python'), '-c', PROFILE_SUMMARY, str(max(rounds, 3)), simulator_dir],
+                            env=dict(env, PYTHONPATH=pipeline.COLLECTIONS_DIR), cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, check=False).stdout
+    try:
+        measured = json.loads(output.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise PipelineError('the summary run failed:\n' + output[-2000:])
+    print('\n(5) CPU time to summarise a 10,000-packet capture (%d kB, %d flows, 160-byte samples), %d rounds'
+          % (measured['size'] // 1000, measured['flows'], len(measured['samples'])))
+    values = measured['samples']
+    print('  %-44s %6.0f ms  [%.0f-%.0f]   (target <= 300 ms)' % (
+        'summary of the file', statistics.median(values) * 1000, min(values) * 1000, max(values) * 1000))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     parser.add_argument('--rounds', type=int, default=5)
@@ -324,6 +363,7 @@ def main():
             workflow(toolchain, running, env, scratch, args.rounds, scratch)
             requests_while_waiting(toolchain, running, env, scratch, collection_dir)
             profile(toolchain, running, env, scratch)
+            summary_cpu(toolchain, env, scratch, args.rounds, collection_dir)
     except PipelineError as error:
         log('benchmark: %s' % error)
         return 1
