@@ -35,16 +35,25 @@ options:
     description:
       - Identifier of the Cloudflare account (32 hexadecimal characters).
       - If not set, the environment variable E(CLOUDFLARE_ACCOUNT_ID) is used.
-      - Checked before any request is sent.
+      - Required, through this option or E(CLOUDFLARE_ACCOUNT_ID); checked before any request is sent.
     type: str
-    required: true
   base_url:
     description:
       - Base URL of the Cloudflare API v4.
       - If not set, the environment variable E(CLOUDFLARE_BASE_URL) is used, then the default.
       - Change it only to reach a proxy or a test stand-in of the API.
+      - A plain C(http://) URL is refused before any request, because it would send your credentials unencrypted,
+        unless its host is this machine (C(localhost), C(127.0.0.0/8) or C(::1)) or O(allow_insecure_http=true).
     type: str
     default: https://api.cloudflare.com/client/v4
+  allow_insecure_http:
+    description:
+      - Allow a plain C(http://) O(base_url) to a host other than this machine, which sends your API token or
+        global API key unencrypted. For test endpoints only; the module warns when it is used.
+      - There is no environment variable for it on purpose, so that a left-over environment of a test session
+        cannot silently allow it.
+    type: bool
+    default: false
   validate_certs:
     description:
       - Whether to verify the TLS certificate of O(base_url).

@@ -10,7 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib.util
+import ipaddress
 import re
+from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
@@ -27,11 +29,16 @@ COMMON_ARGUMENT_SPEC = dict(
     api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_TOKEN'])),
     api_email=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_EMAIL'])),
     api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_KEY'])),
-    account_id=dict(type='str', required=True, fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
+    # Required, but checked in _check_connection_options: the documentation must not mark it required (ansible-doc
+    # would show `=`) when CLOUDFLARE_ACCOUNT_ID can supply it, and validate-modules wants doc and spec to agree.
+    account_id=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
     base_url=dict(type='str', default=DEFAULT_BASE_URL, fallback=(env_fallback, ['CLOUDFLARE_BASE_URL'])),
     validate_certs=dict(type='bool', default=True),
     timeout=dict(type='int', default=30),
     retries=dict(type='int', default=3),
+    # No env fallback on purpose: sending credentials in clear text must be visible in the task or module_defaults,
+    # not inherited from an environment left over from a test session.
+    allow_insecure_http=dict(type='bool', default=False),
 )
 
 _URL = re.compile(r'^https?://[^/\s?#]+(/[^\s?#]*)?$')
@@ -46,6 +53,10 @@ class PcapModuleBase:
 
     _client = None
 
+    # AnsibleModule's wording for a missing required option, and where else the value can come from.
+    MISSING_ACCOUNT_ID = ('missing required arguments: account_id (set account_id, or the environment variable '
+                          'CLOUDFLARE_ACCOUNT_ID)')
+
     def _check_requirements_and_options(self, requires_jsonschema):
         if REQUESTS_IMPORT_ERROR:
             self.fail_json(msg=missing_required_lib('requests'), exception=REQUESTS_IMPORT_ERROR)
@@ -56,6 +67,8 @@ class PcapModuleBase:
 
     def _check_connection_options(self):
         params = self.params
+        if params['account_id'] is None:
+            self.fail_json(msg=self.MISSING_ACCOUNT_ID)
         if params['api_token'] and (params['api_key'] or params['api_email']):
             self.fail_json(msg='api_token: use either api_token (CLOUDFLARE_API_TOKEN) or api_email with api_key '
                                '(CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY), not both; unset the one you do not mean')
@@ -77,6 +90,7 @@ class PcapModuleBase:
                                'URL), got %d characters' % len(params['account_id']))
         if not _URL.match(params['base_url']):
             self.fail_json(msg='base_url: must be an http:// or https:// URL such as %s' % DEFAULT_BASE_URL)
+        self._check_cleartext(params['base_url'], params['allow_insecure_http'])
         if params['timeout'] <= 0:
             self.fail_json(msg='timeout: must be a positive number of seconds, got %d' % params['timeout'])
         if params['retries'] < 0:
@@ -84,6 +98,19 @@ class PcapModuleBase:
         if not params['validate_certs']:
             self.warn('validate_certs=false: TLS certificates of %s are not checked; anyone on the path can read '
                       'your API credentials. Use it only against a trusted test endpoint.' % params['base_url'])
+
+    def _check_cleartext(self, base_url, allowed):
+        """Credentials go in clear text over http://; only to this machine, unless the user says so."""
+        if not base_url.lower().startswith('http://'):
+            return
+        host = urlsplit(base_url).hostname or ''
+        if is_loopback(host):
+            return
+        if not allowed:
+            self.fail_json(msg='base_url: plain http:// to %s would send your API credentials unencrypted; use '
+                               'https://, or set allow_insecure_http=true for a test endpoint' % host)
+        self.warn('allow_insecure_http=true: your API credentials are sent unencrypted to http://%s. Use it only '
+                  'against a trusted test endpoint.' % host)
 
     def check_id(self, option):
         """Fail unless the option holds a Cloudflare id: it goes into a URL path."""
@@ -131,6 +158,19 @@ class PcapModule(PcapModuleBase, AnsibleModule):
     def __init__(self, argument_spec, requires_jsonschema=False, **kwargs):
         super(PcapModule, self).__init__(argument_spec=with_common_options(argument_spec), **kwargs)
         self._check_requirements_and_options(requires_jsonschema)
+
+
+def is_loopback(host):
+    """localhost, 127.0.0.0/8 or ::1 (also as an IPv4-mapped IPv6 address): traffic that never leaves this machine."""
+    host = host.lower().rstrip('.')
+    if host == 'localhost':
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, 'ipv4_mapped', None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def with_common_options(argument_spec):

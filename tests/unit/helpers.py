@@ -145,7 +145,9 @@ def as_module_process():
             mock.patch.object(warnings, '_global_deprecations', type(warnings._global_deprecations)()):
         try:
             from ansible.module_utils import _internal
-        except ImportError:  # ansible-core < 2.19
+        except ImportError:  # ansible-core < 2.18
+            _internal = None
+        if not hasattr(_internal, 'is_controller'):  # ansible-core < 2.19 (2.18 has the package, not the flag)
             yield
             return
         with mock.patch.object(_internal, 'is_controller', False):
@@ -164,7 +166,9 @@ def run_module(main, args, capsys):
         params = dict(args)
         check_mode = params.pop('_ansible_check_mode', False)
         task_name = params.pop('_ansible_module_name', None)
-        result = run_in_process(main.__module__.rsplit('.', 1)[1], params, check_mode=check_mode, task_name=task_name)
+        inject_invocation = params.pop('_ansible_inject_invocation', False)
+        result = run_in_process(main.__module__.rsplit('.', 1)[1], params, check_mode=check_mode, task_name=task_name,
+                                inject_invocation=inject_invocation)
         return bool(result.get('failed')), result
     with module_args(args), as_module_process():
         with pytest.raises(SystemExit) as exited:

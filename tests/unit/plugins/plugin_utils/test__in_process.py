@@ -13,9 +13,15 @@ import os
 
 import pytest
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._module import is_loopback
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_download, capture_info, capture_request
 from ansible_collections.cloudflare.pcap.plugins.plugin_utils import _in_process
-from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import InProcessModule, ModuleExit, run_in_process
+from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import (
+    INVOCATION_ON_REQUEST,
+    InProcessModule,
+    ModuleExit,
+    run_in_process,
+)
 from ansible_collections.cloudflare.pcap.tests.unit import helpers
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import CAPTURE_ID, TOKEN, Reply, envelope, run_module, warning_texts
 
@@ -37,13 +43,31 @@ def both_ways(monkeypatch, stub_api, capsys, module, args, replies):
     return results
 
 
+# ansible-core 2.21+ sends _ansible_inject_invocation (INJECT_INVOCATION); before, it is an unknown option there.
+INVOCATION_CASES = ['invocation requested', 'invocation requested, failure'] if INVOCATION_ON_REQUEST else []
+
+
 @pytest.mark.parametrize('case', [
     'created', 'check mode', 'bad bound', 'unknown option', 'wrong type', 'api error', 'no credentials', 'warning',
-])
+    'no account', 'cleartext refused', 'cleartext allowed',
+] + INVOCATION_CASES)
 def test_capture_request_results_are_identical(case, monkeypatch, stub_api, connection_args, capsys):
     args = dict(connection_args, time_limit=60, packet_limit=100)
     replies = [Reply(200, envelope([])), Reply(200, envelope(dict(CAPTURE, status='pending')))]
-    if case == 'check mode':
+    if case.startswith('invocation requested'):
+        args['_ansible_inject_invocation'] = True
+        if case.endswith('failure'):
+            args['time_limit'] = 301
+    elif case == 'no account':
+        del args['account_id']
+    elif case.startswith('cleartext'):
+        # Plain http:// to another host: through a proxy (the stub), so that an allowed request is really sent.
+        monkeypatch.setenv('HTTP_PROXY', stub_api.base_url.rsplit('/client/v4', 1)[0])
+        monkeypatch.delenv('NO_PROXY', raising=False)
+        monkeypatch.delenv('no_proxy', raising=False)
+        args['base_url'] = 'http://pcap-test.example/client/v4'
+        args['allow_insecure_http'] = case == 'cleartext allowed'
+    elif case == 'check mode':
         args['_ansible_check_mode'] = True
     elif case == 'bad bound':
         args['time_limit'] = 301
@@ -60,6 +84,39 @@ def test_capture_request_results_are_identical(case, monkeypatch, stub_api, conn
     as_module, in_process = both_ways(monkeypatch, stub_api, capsys, capture_request, args, replies)
     assert as_module == in_process
     assert TOKEN not in json.dumps(in_process[1])
+    if case.startswith('invocation requested'):
+        assert in_process[1]['invocation']['module_args']['api_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
+    elif INVOCATION_ON_REQUEST:
+        assert 'invocation' not in in_process[1]
+    else:
+        assert 'invocation' in in_process[1]
+    if case == 'no account':
+        assert in_process[0] and in_process[1]['msg'].startswith('missing required arguments: account_id (set account_id, or')
+    elif case == 'cleartext refused':
+        assert in_process[0] and in_process[1]['msg'].startswith('base_url: plain http:// to pcap-test.example would send')
+    elif case == 'cleartext allowed':
+        assert not in_process[0] and in_process[1]['warnings'][0].startswith('allow_insecure_http=true')
+        paths = [request['path'] for request in stub_api.requests]
+        assert len(paths) == 4 and all(path.startswith('http://pcap-test.example/client/v4/') for path in paths), paths
+    if case in ('no account', 'cleartext refused'):
+        assert not stub_api.requests  # refused before anything is sent, both ways
+
+
+@pytest.mark.parametrize('host, loopback', [
+    ('localhost', True), ('LOCALHOST', True), ('localhost.', True), ('127.0.0.1', True), ('127.8.9.10', True),
+    ('::1', True), ('::ffff:127.0.0.1', True),
+    ('', False), ('0.0.0.0', False), ('::', False), ('10.0.0.1', False), ('128.0.0.1', False),
+    ('localhost.example.com', False), ('127.0.0.1.example.com', False), ('api.cloudflare.com', False),
+])
+def test_loopback_is_this_machine_only(host, loopback):
+    assert is_loopback(host) is loopback
+
+
+@pytest.mark.parametrize('base_url', ['http://127.0.0.1:4010/client/v4', 'http://localhost/client/v4',
+                                      'http://[::1]:8080/client/v4', 'https://api.example.com/client/v4'])
+def test_loopback_and_https_need_no_opt_in(base_url, connection_args):
+    module = InProcessModule('t', dict(connection_args, base_url=base_url), argument_spec={})
+    assert module.params['allow_insecure_http'] is False and not module._warnings
 
 
 def test_capture_download_results_are_identical_with_file_attributes(monkeypatch, stub_api, connection_args, capsys,
@@ -84,7 +141,7 @@ def test_check_mode_download_says_dest_is_absent(monkeypatch, stub_api, connecti
 def test_secrets_are_censored_wherever_they_appear(stub_api, connection_args):
     # Cloudflare echoing the token in an error message must not bring it into the result.
     stub_api.add(Reply(400, envelope(None, False, [{'code': 1, 'message': 'bad token %s' % TOKEN}])))
-    result = run_in_process('capture_info', dict(connection_args, id=CAPTURE_ID))
+    result = run_in_process('capture_info', dict(connection_args, id=CAPTURE_ID), inject_invocation=True)
     assert result['failed'] is True
     assert TOKEN not in json.dumps(result)
     assert result['invocation']['module_args']['api_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
@@ -97,7 +154,7 @@ def test_warnings_are_returned_like_the_module_returns_them(stub_api, connection
 
 
 def test_exit_is_not_stopped_by_except_exception(connection_args):
-    module = InProcessModule('t', dict(connection_args), argument_spec={})
+    module = InProcessModule('t', dict(connection_args), argument_spec={}, inject_invocation=True)
     with pytest.raises(ModuleExit) as exited:
         try:
             module.exit_json(changed=False)
@@ -105,7 +162,7 @@ def test_exit_is_not_stopped_by_except_exception(connection_args):
             pytest.fail('ModuleExit was caught by except Exception')
     assert exited.value.result == {'changed': False, 'invocation': {'module_args': dict(
         connection_args, api_token='VALUE_SPECIFIED_IN_NO_LOG_PARAMETER', api_email=None, api_key=None,
-        validate_certs=True, timeout=30)}}
+        validate_certs=True, timeout=30, allow_insecure_http=False)}}
 
 
 def test_a_module_that_ends_without_a_result_is_a_bug(monkeypatch, connection_args):
