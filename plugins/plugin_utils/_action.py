@@ -5,10 +5,34 @@
 
 """The action plugin of every cloudflare.pcap module.
 
-When the task would run the module on the controller itself (local connection, no become, no async, the
-controller's Python or interpreter discovery), the module's code runs inside the worker process
-(_in_process.py): no AnsiballZ payload, no second Python start-up. Otherwise, for example with delegate_to a
-bastion host, an explicitly chosen interpreter or become, the module runs as usual.
+When running the module would mean running it with the controller's own Python on the controller (see
+_why_not_in_process), the module's code runs inside the worker process (_in_process.py): no AnsiballZ payload, no
+second Python start-up. Otherwise, for example with delegate_to a bastion host, another interpreter, become, async,
+or the variable cloudflare_pcap_in_process set to false, the module runs as usual.
+
+The same Python means the same executable file in the same virtual environment: an ansible_python_interpreter
+that is sys.executable spelled another way (DIR/./python, a symlink in the same bin folder) counts; a symlink to the
+same binary outside the virtual environment, or a bare name looked up in PATH, does not. With interpreter discovery
+(auto, auto_silent, auto_legacy...) the module would run under the discovered interpreter: until a module run on
+that host has discovered it (the fact discovered_interpreter_python), the task runs as a module, which discovers it;
+afterwards it runs in-process only if the discovered interpreter is the controller's Python. The implicit localhost
+has ansible_python_interpreter set to sys.executable by ansible-core, so it always qualifies.
+
+Private APIs of ansible-core used here (each has a test in tests/unit/plugins/plugin_utils/test__private_apis.py
+that names it when ansible-core changes it):
+
+- ``ActionBase._compute_environment_string(raw_environment_out)``: the task's templated ``environment:``.
+- ``ActionBase._execute_module(task_vars=, wrap_async=)``, ``ActionBase._remove_tmp_path(path)`` and
+  ``self._connection._shell.tmpdir``: running the module the usual way and removing its temporary folder, as
+  ansible-core's own ``normal`` action plugin does.
+- ``self._connection.transport``, ``self._connection.has_native_async``, ``self._play_context.become``,
+  ``self._task.async_val`` / ``check_mode`` / ``delegate_to`` / ``environment`` / ``args`` / ``action``: the task as
+  ActionBase holds it.
+- The config ``INTERPRETER_PYTHON`` (``ansible_python_interpreter``) and, from ansible-core 2.21,
+  ``INJECT_INVOCATION`` (``ansible_inject_invocation``), read with ``C.config.get_config_value(variables=)``.
+- The fact ``discovered_interpreter_python``, which ActionBase._execute_module records after interpreter discovery,
+  and ``ansible_delegated_vars``, the delegated host's variables in task_vars.
+- The implicit localhost's ``ansible_python_interpreter`` being ``sys.executable`` (InventoryData).
 
 Private to cloudflare.pcap; the interface may change in any release.
 """
@@ -21,16 +45,43 @@ import os
 import sys
 
 from ansible import constants as C
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import REQUESTS_IMPORT_ERROR
-from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import run_in_process
+from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import (
+    INVOCATION_ON_REQUEST,
+    module_options,
+    run_in_process,
+)
 
 display = Display()
 
-DISCOVERY_MODES = ('', 'auto', 'auto_legacy', 'auto_silent', 'auto_legacy_silent')
+IN_PROCESS_VAR = 'cloudflare_pcap_in_process'
+DISCOVERED_FACT = 'discovered_interpreter_python'
+
+
+def python_identity(path):
+    """What decides which Python a path starts: the executable file it resolves to, and the virtual environment
+    (pyvenv.cfg) that Python finds next to the path as given or one folder up."""
+    path = os.path.abspath(path)
+    environment = None
+    for folder in (os.path.dirname(path), os.path.dirname(os.path.dirname(path))):
+        candidate = os.path.join(folder, 'pyvenv.cfg')
+        if os.path.isfile(candidate):
+            environment = os.path.realpath(candidate)
+            break
+    return os.path.realpath(path), environment
+
+
+def is_controller_python(interpreter):
+    """Whether `interpreter` (a path) starts the Python running this process: same executable, same environment."""
+    if not interpreter or not os.path.isabs(interpreter) or not os.path.exists(interpreter):
+        return False
+    return python_identity(interpreter) == python_identity(sys.executable)
 
 
 class PcapAction(ActionBase):
@@ -43,7 +94,8 @@ class PcapAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(PcapAction, self).run(tmp, task_vars)
         del tmp  # tmp no longer has any effect
-        reason = self._why_not_in_process(task_vars or {})
+        task_vars = task_vars or {}
+        reason = self._why_not_in_process(task_vars)
         if reason:
             display.vvv('cloudflare.pcap.%s runs as a module: %s' % (self.MODULE, reason), host=self._play_context.remote_addr)
             wrap_async = self._task.async_val and not self._connection.has_native_async
@@ -54,28 +106,60 @@ class PcapAction(ActionBase):
         display.vvv('cloudflare.pcap.%s runs in-process on the controller' % self.MODULE, host=self._play_context.remote_addr)
         with self._task_environment():
             return merge_hash(result, run_in_process(self.MODULE, self._task.args, check_mode=bool(self._task.check_mode),
-                                                     task_name=self._task.action))
+                                                     task_name=self._task.action,
+                                                     inject_invocation=self._invocation_requested(task_vars)))
 
     def _why_not_in_process(self, task_vars):
         """None when running the module would mean running it with this Python on this machine, else why not."""
+        if not self._in_process_allowed(task_vars):
+            return '%s is false' % IN_PROCESS_VAR
         if getattr(self._connection, 'transport', None) != 'local':
             return 'the connection is %s' % getattr(self._connection, 'transport', 'not local')
         if self._play_context.become:
             return 'become is set'
         if self._task.async_val:
             return 'async is set'
+        reason = self._why_not_this_python(task_vars)
+        if reason:
+            return reason
+        # The libraries this module needs, for this Python; the module would fail without them, and says so.
+        if REQUESTS_IMPORT_ERROR:
+            return 'requests is not installed for the controller Python'
+        if module_options(self.MODULE).get('requires_jsonschema') and importlib.util.find_spec('jsonschema') is None:
+            return 'jsonschema is not installed for the controller Python'
+        return None
+
+    def _in_process_allowed(self, task_vars):
+        """The opt-out: cloudflare_pcap_in_process (a host, group, play or extra var), true unless set false."""
+        value = self._templar.template(task_vars.get(IN_PROCESS_VAR, True))
+        try:
+            return boolean(value, strict=True)
+        except TypeError:
+            raise AnsibleActionFail('%s: must be true or false, got %r' % (IN_PROCESS_VAR, value)) from None
+
+    def _why_not_this_python(self, task_vars):
+        """None when the module would run under this very Python, else why not."""
         host_vars = task_vars
         if self._task.delegate_to:
             host_vars = task_vars.get('ansible_delegated_vars', {}).get(self._task.delegate_to, task_vars)
         interpreter = self._templar.template(C.config.get_config_value('INTERPRETER_PYTHON', variables=host_vars))
         interpreter = (interpreter or '').strip()
-        if interpreter not in DISCOVERY_MODES and interpreter != sys.executable:
-            return 'ansible_python_interpreter is %s' % interpreter
-        if REQUESTS_IMPORT_ERROR:
-            return 'requests is not installed for the controller Python'
-        if importlib.util.find_spec('jsonschema') is None:
-            return 'jsonschema is not installed for the controller Python'
+        if interpreter.startswith('auto'):
+            discovered = (host_vars.get('ansible_facts') or {}).get(DISCOVERED_FACT) or host_vars.get(DISCOVERED_FACT)
+            if not discovered:
+                return 'ansible_python_interpreter is %s and no module has discovered it on this host yet' % interpreter
+            if not is_controller_python(discovered):
+                return 'the discovered interpreter %s is not the Python running Ansible (%s)' % (discovered, sys.executable)
+            return None
+        if not is_controller_python(interpreter):
+            return 'ansible_python_interpreter is %s, not the Python running Ansible (%s)' % (interpreter, sys.executable)
         return None
+
+    def _invocation_requested(self, task_vars):
+        """ansible-core 2.21+: whether the controller would send _ansible_inject_invocation=true to the module."""
+        if not INVOCATION_ON_REQUEST:
+            return False  # the in-process runner then adds the invocation, as AnsibleModule always did
+        return boolean(C.config.get_config_value('INJECT_INVOCATION', variables=task_vars), strict=False)
 
     @contextlib.contextmanager
     def _task_environment(self):
