@@ -266,5 +266,5 @@ def _rfc3339(nanoseconds, which):
     except OverflowError:
         raise NotAPcap('the %s packet has a timestamp of %d seconds since 1970, outside the years 1 to 9999'
                        % (which, seconds))
-    return '%04d-%02d-%02dT%02d:%02d:%02d.%06dZ' % (moment.year, moment.month, moment.day, moment.hour, moment.minute,
-                                                   moment.second, moment.microsecond)
+    return '%04d-%02d-%02dT%02d:%02d:%02d.%06dZ' % (
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second, moment.microsecond)

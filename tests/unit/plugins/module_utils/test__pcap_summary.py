@@ -263,8 +263,7 @@ def test_protocols_without_ports_have_none():
 
 
 def test_later_fragments_carry_no_ports():
-    first = only_flow(samples.RAW, samples.ipv4('192.0.2.1', '192.0.2.2', 17, samples.udp(5, 53, b'x' * 100),
-                                                 more_fragments=True))
+    first = only_flow(samples.RAW, samples.ipv4('192.0.2.1', '192.0.2.2', 17, samples.udp(5, 53, b'x' * 100), more_fragments=True))
     later = only_flow(samples.RAW, samples.ipv4('192.0.2.1', '192.0.2.2', 17, b'x' * 100, fragment_offset=100))
     assert first['source_port'] == 5 and 'source_port' not in later and later['protocol'] == 17
     later6 = only_flow(samples.RAW, samples.ipv6('2001:db8::1', '2001:db8::2', 6, b'x' * 100,
@@ -347,18 +346,16 @@ GOOD_PCAPNG = samples.section() + samples.interface(samples.ETHERNET) + samples.
     (struct.pack('<IHHiIII', 0xa1b2c3d4, 3, 0, 0, 0, 160, 1), r'version 3\.0'),
     (samples.random_pcap(1, 2)[:-3], r'^packet 2 is truncated: its record header says \d+ captured bytes from byte offset \d+'),
     (samples.random_pcap(1, 2) + b'\0' * 5, r'^packet 3 has a truncated record header: the file ends at byte offset \d+'),
-    (GOOD_PCAPNG[:8] + b'\x01\x02\x03\x04' + GOOD_PCAPNG[12:], r'section header block at byte offset 0 has no valid '
-                                                              r'byte-order magic \(01 02 03 04\)'),
+    (GOOD_PCAPNG[:8] + b'\x01\x02\x03\x04' + GOOD_PCAPNG[12:],
+     r'section header block at byte offset 0 has no valid byte-order magic \(01 02 03 04\)'),
     (GOOD_PCAPNG[:-3], r'enhanced packet block at byte offset \d+ is truncated'),
     (GOOD_PCAPNG[:-4] + b'\0\0\0\0', r'enhanced packet block at byte offset \d+ says it is \d+ bytes long at its start '
                                      r'but 0 at its end'),
-    (samples.section() + samples.enhanced_packet(0, 5, b'x'), r'refers to interface 0, but its section describes 0 '
-                                                              r'interfaces'),
-    (GOOD_PCAPNG + samples.section() + samples.enhanced_packet(0, 5, b'x'), r'^the pcapng enhanced packet block at '
-                                                                            r'byte offset %d refers to interface 0'
-     % (len(GOOD_PCAPNG) + len(samples.section()))),
-    (samples.section() + struct.pack('<II', 1, 13) + b'\0' * 5, r'interface description block at byte offset %d has an '
-                                                               r'invalid length 13' % len(samples.section())),
+    (samples.section() + samples.enhanced_packet(0, 5, b'x'), r'refers to interface 0, but its section describes 0 interfaces'),
+    (GOOD_PCAPNG + samples.section() + samples.enhanced_packet(0, 5, b'x'),
+     r'^the pcapng enhanced packet block at byte offset %d refers to interface 0' % (len(GOOD_PCAPNG) + len(samples.section()))),
+    (samples.section() + struct.pack('<II', 1, 13) + b'\0' * 5,
+     r'interface description block at byte offset %d has an invalid length 13' % len(samples.section())),
     (samples.section() + samples.interface(1, tsresol=200)[:-4] + samples.interface(1, 0)[-4:],
      'says it is 32 bytes long at its start'),
     (samples.section() + samples.interface(1, 0, tsoffset=2 ** 62) + samples.enhanced_packet(0, 5, b''),

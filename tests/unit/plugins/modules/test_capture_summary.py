@@ -48,9 +48,9 @@ def test_summarises_a_file_without_credentials(capsys, tmp_path, check_mode):
     assert summary['packets'] == 11 and summary['truncated_packets'] == 7 and summary['flow_count'] == 3
     assert summary['flows'][0] == dict(
         source_address='198.51.100.7', destination_address='203.0.113.10', source_port=51234, destination_port=443,
-        protocol=6, packets=7, bytes=7 * 1454, filter_v1=dict(source_address='198.51.100.7',
-                                                               destination_address='203.0.113.10', source_port=51234,
-                                                               destination_port=443, protocol=6))
+        protocol=6, packets=7, bytes=7 * 1454,
+        filter_v1=dict(source_address='198.51.100.7', destination_address='203.0.113.10', source_port=51234,
+                       destination_port=443, protocol=6))
     assert summary['flows'][2] == dict(source_address='192.0.2.1', destination_address='203.0.113.10', protocol=1,
                                        packets=1, bytes=42, filter_v1=dict(source_address='192.0.2.1',
                                                                            destination_address='203.0.113.10', protocol=1))
@@ -88,9 +88,9 @@ def test_other_link_types_are_counted_with_a_warning(capsys, tmp_path):
 
 @pytest.mark.parametrize('setup, message', [
     (lambda tmp_path: str(tmp_path / 'missing.pcap'), r'^path: .*missing\.pcap does not exist$'),
-    (lambda tmp_path: str(tmp_path), r'^path: .* is a directory, not a capture file$'),
-    (lambda tmp_path: write(tmp_path, b'<html>502</html>'), r'^path: .*evidence\.pcap: it is not a pcap or pcapng file '
-                                                           r'\(the file starts with 0x6d74683c, which is neither'),
+    (str, r'^path: .* is a directory, not a capture file$'),
+    (lambda tmp_path: write(tmp_path, b'<html>502</html>'),
+     r'^path: .*evidence\.pcap: it is not a pcap or pcapng file \(the file starts with 0x6d74683c, which is neither'),
     (lambda tmp_path: write(tmp_path, samples.pcap_file(FRAMES)[:-10]),
      r'it is not a pcap or pcapng file \(packet 11 is truncated: its record header says 42 captured bytes from byte '
      r'offset \d+, but the file ends 32 bytes later\)$'),
