@@ -298,8 +298,8 @@ def judged_counts(stage: str, returncode: int, passed: int, failed: int, skipped
     unexpected, expected = unexpected_skips(stage, skipped)
     notes = list(notes)
     if unexpected:
-        notes.append('unexpected skip: %s' % ', '.join('%s (%s)' % (skip.test_id, skip.message) if skip.message else skip.test_id
-                                                        for skip in unexpected))
+        named = ['%s (%s)' % (skip.test_id, skip.message) if skip.message else skip.test_id for skip in unexpected]
+        notes.append('unexpected skip: %s' % ', '.join(named))
     if expected:
         reasons = sorted(set(reason for _skip, reason in expected))
         notes.append('%d skipped as expected (%s)' % (len(expected), '; '.join(reasons)))

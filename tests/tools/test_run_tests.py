@@ -287,7 +287,8 @@ def test_home_and_the_ansible_test_cache_are_inside_the_project(monkeypatch, tmp
     (user_home / '.config' / 'pip' / 'pip.conf').write_text('[global]\nindex-url = https://mirror.example/simple\n')
     monkeypatch.setenv('HOME', str(user_home))
     for name in ('PYENV_ROOT', 'PIP_CONFIG_FILE', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'NPM_CONFIG_USERCONFIG'):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, '')  # recorded, so that what isolate_home sets is undone after the test
+        monkeypatch.delenv(name)
     pipeline.isolate_home()
     assert os.environ['HOME'] == pipeline.PROJECT_HOME and os.path.expanduser('~').startswith(pipeline.REPO_ROOT + os.sep)
     assert os.environ['XDG_CACHE_HOME'].startswith(pipeline.PROJECT_HOME)
