@@ -7,20 +7,8 @@
 
 from __future__ import annotations
 
-import inspect
-
 from ansible_collections.cloudflare.pcap.plugins.plugin_utils._action import PcapAction
-from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import InProcessModule
-
-# capture_summary takes none of the connection options (MODULE_OPTIONS connection=False). Until the in-process
-# runner can build a module without them, the module runs as a module, which it can do anywhere.
-RUNNER_TAKES_LOCAL_MODULES = 'connection' in inspect.signature(InProcessModule.__init__).parameters
 
 
 class ActionModule(PcapAction):
     MODULE = 'capture_summary'
-
-    def _why_not_in_process(self, task_vars):
-        if not RUNNER_TAKES_LOCAL_MODULES:
-            return 'the in-process runner does not take modules without connection options yet'
-        return super(ActionModule, self)._why_not_in_process(task_vars)

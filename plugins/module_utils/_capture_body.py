@@ -36,7 +36,7 @@ ALL_BODY_FIELDS = ('type', 'system', 'time_limit', 'packet_limit', 'byte_limit',
                    'filter_v1', 'offset_time')
 
 _RFC3339 = re.compile(
-    r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$')
+    r'^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$')
 
 
 def build_capture_request(params, now=None):
@@ -101,7 +101,7 @@ def normal_address(value, option):
     if '%' in value:
         raise PcapValidationError(option, '%r has a zone index (%%...); Cloudflare filters on addresses without one' % (value,))
     try:
-        return str(ipaddress.ip_address(value.strip()))
+        return str(ipaddress.ip_address(value))
     except ValueError:
         raise PcapValidationError(option, '%r is not an IPv4 or IPv6 address' % (value,))
 

@@ -123,7 +123,7 @@ class PcapAction(ActionBase):
         if reason:
             return reason
         # The libraries this module needs, for this Python; the module would fail without them, and says so.
-        if REQUESTS_IMPORT_ERROR:
+        if REQUESTS_IMPORT_ERROR and module_options(self.MODULE).get('connection', True):
             return 'requests is not installed for the controller Python'
         if module_options(self.MODULE).get('requires_jsonschema') and importlib.util.find_spec('jsonschema') is None:
             return 'jsonschema is not installed for the controller Python'

@@ -61,13 +61,14 @@ class InProcessModule(PcapModuleBase):
     """The part of AnsibleModule that the collection's modules use: params, check_mode, warn, exit_json, fail_json."""
 
     def __init__(self, name, params, argument_spec, check_mode=False, requires_jsonschema=False,
-                 supports_check_mode=False, inject_invocation=False):
+                 supports_check_mode=False, inject_invocation=False, connection=True):
         self._name = name
         self._warnings = []
         self.check_mode = check_mode
         # What AnsibleModule does with _ansible_inject_invocation (False when the controller does not send it).
         self._inject_invocation = inject_invocation or not INVOCATION_ON_REQUEST
-        validation = ModuleArgumentSpecValidator(with_common_options(argument_spec)).validate(params)
+        # connection=False: a module that talks to nobody (capture_summary) takes none of the connection options.
+        validation = ModuleArgumentSpecValidator(with_common_options(argument_spec) if connection else argument_spec).validate(params)
         self.params = validation.validated_parameters
         self.no_log_values = validation._no_log_values  # private API, see the module docstring
         if validation.error_messages:
@@ -78,7 +79,8 @@ class InProcessModule(PcapModuleBase):
             self.fail_json(msg=msg)
         if check_mode and not supports_check_mode:
             raise ModuleExit(dict(skipped=True, msg='remote module (%s) does not support check mode' % name))
-        self._check_requirements_and_options(requires_jsonschema)
+        if connection:
+            self._check_requirements_and_options(requires_jsonschema)
 
     def warn(self, warning):
         self._warnings.append(warning)

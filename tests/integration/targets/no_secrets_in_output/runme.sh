@@ -14,15 +14,15 @@ export LEAK_CHECK_WRONG_KEY=LEAKCHECKWRONGGLOBALKEY
 
 # Once as the action plugins run the modules on the controller (in-process), once as modules (AnsiballZ).
 for where in in-process module; do
-  interpreter=()
-  [ "$where" = module ] && interpreter=(-e "ansible_python_interpreter=$(module_interpreter)")
-  ansible-playbook playbook.yml -vvvv -e @../../integration_config.yml -e "output_dir=$output" "${interpreter[@]}" \
+  as_module=()
+  [ "$where" = module ] && as_module=(-e cloudflare_pcap_in_process=false)
+  ansible-playbook playbook.yml -vvvv -e @../../integration_config.yml -e "output_dir=$output" "${as_module[@]}" \
     > "$output/vvvv-$where.txt" 2>&1 || {
     tail -50 "$output/vvvv-$where.txt"
     exit 1
   }
   if [ "$where" = module ]; then
-    grep -q 'runs as a module: ansible_python_interpreter is' "$output/vvvv-$where.txt"
+    grep -q 'runs as a module: cloudflare_pcap_in_process is false' "$output/vvvv-$where.txt"
     grep -q 'AnsiballZ_capture_request.py' "$output/vvvv-$where.txt"
   else
     grep -q 'runs in-process on the controller' "$output/vvvv-$where.txt"

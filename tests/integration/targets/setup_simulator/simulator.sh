@@ -12,7 +12,3 @@ simulator_post() {
   python -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))" \
     "$(read_config simulator_url)$1" "${2:-{\}}"
 }
-
-# module_interpreter: the Python running Ansible, spelled differently (DIR/./NAME). As ansible_python_interpreter it
-# makes the action plugins run a module through AnsiballZ instead of in-process.
-module_interpreter() { python -c 'import os, sys; print(os.path.join(os.path.dirname(sys.executable), ".", os.path.basename(sys.executable)))'; }

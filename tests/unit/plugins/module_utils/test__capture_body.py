@@ -141,6 +141,8 @@ def test_offset_time_accepted(value):
     ('yesterday', 'not an RFC 3339 timestamp'),
     ('2026-02-30T10:00:00Z', 'not a valid date and time'),
     ('2026-11-27T11:00:00', 'not an RFC 3339 timestamp'),
+    # RFC 3339's grammar (and JSON Schema's date-time) separates date and time with T; a space is only a note.
+    ('2026-11-27 11:00:00Z', 'not an RFC 3339 timestamp'),
 ])
 def test_offset_time_rejected(value, rule):
     assert rule in rejects('offset_time: ', simple(offset_time=value))
@@ -153,7 +155,6 @@ def test_offset_time_default_clock_is_now():
 
 @pytest.mark.parametrize('given, sent', [
     ('2001:0DB8:0000:0000:0000:0000:0000:0010', '2001:db8::10'),
-    (' 2001:db8::10 ', '2001:db8::10'),
     ('203.0.113.10', '203.0.113.10'),
 ])
 def test_addresses_are_sent_in_normal_form(given, sent):

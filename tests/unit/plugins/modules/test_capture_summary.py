@@ -7,13 +7,11 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import random
 import re
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.action import capture_summary as capture_summary_action
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_summary
 from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import assert_matches_return_docs, run_module, warning_texts
@@ -21,13 +19,6 @@ from ansible_collections.cloudflare.pcap.tests.unit.helpers import assert_matche
 FRAMES = [samples.ethernet(samples.ipv4('198.51.100.7', '203.0.113.10', 6, samples.tcp(51234, 443, b'x' * 1400)))] * 7 + \
     [samples.ethernet(samples.ipv6('2001:db8::1', '2001:db8::53', 17, samples.udp(5353, 53, b'q' * 30)), 0x86dd)] * 3 + \
     [samples.ethernet(samples.ipv4('192.0.2.1', '203.0.113.10', 1, samples.icmp()))]
-
-
-@pytest.fixture(autouse=True)
-def in_process_when_the_runner_takes_it(module_runner):
-    if module_runner == 'in-process' and not capture_summary_action.RUNNER_TAKES_LOCAL_MODULES:
-        pytest.skip('the in-process runner does not take modules without connection options yet (InProcessModule '
-                    'has no connection=False); the action plugin runs capture_summary as a module meanwhile')
 
 
 def write(tmp_path, data, name='evidence.pcap'):
@@ -99,15 +90,6 @@ def test_failures_say_what_and_where(capsys, tmp_path, setup, message):
     failed, result = run_module(capture_summary.main, dict(path=setup(tmp_path)), capsys)
     assert failed
     assert re.search(message, result['msg']), result['msg']
-
-
-def test_an_unreadable_file_fails_cleanly(capsys, tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip('root reads any file')
-    path = write(tmp_path, samples.pcap_file(FRAMES))
-    os.chmod(path, 0)
-    failed, result = run_module(capture_summary.main, dict(path=path), capsys)
-    assert failed and result['msg'].startswith('path: cannot read ')
 
 
 def test_a_negative_top_is_refused(capsys, tmp_path):
