@@ -118,9 +118,9 @@ def check_fragment(name: str, kind: str, text: str, work_dir: str) -> None:
 
 
 def summary_pattern(dest_dir: str) -> str:
-    """The role's summary line, as the README shows it (id, status, packets, bytes, path, sha256)."""
-    return (r'Capture (%s) success: \d+ packets, \d+ bytes, saved to %s/(%s)\.pcap \(sha256 [0-9a-f]{6}[0-9a-f.]*\)\.'
-            % (CAPTURE_ID, re.escape(dest_dir), CAPTURE_ID))
+    """The role's summary line, as the README shows it (id, status, packets, bytes, path, sha256, top flow)."""
+    return (r'Capture (%s) success: \d+ packets, \d+ bytes, saved to %s/(%s)\.pcap \(sha256 [0-9a-f]{6}[0-9a-f.]*\)\. '
+            r'Top flow: \S+ -> \S+ \w+, \d+ packets?\.' % (CAPTURE_ID, re.escape(dest_dir), CAPTURE_ID))
 
 
 def check_readme_claims(readme: str) -> None:
