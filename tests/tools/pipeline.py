@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -76,8 +77,26 @@ class Toolchain:
         return os.path.join(self.venv_dir, 'bin', program)
 
 
+# Set by run_tests.py when toolchains run side by side: commands' output then goes to their log files only, and
+# every line the runner prints names the toolchain (the thread) it is about.
+QUIET = False
+_PRINT_LOCK = threading.Lock()
+_RUNNING: set = set()  # the processes run() is waiting for, so that an interruption can stop them all
+
+
 def log(message: str) -> None:
-    print(message, flush=True)
+    lane = threading.current_thread().name
+    if QUIET and threading.current_thread() is not threading.main_thread():
+        message = '\n'.join('[%s] %s' % (lane, line) if line else line for line in message.split('\n'))
+    with _PRINT_LOCK:
+        print(message, flush=True)
+
+
+def terminate_all() -> None:
+    """Stop every command that run() is waiting for (an interruption while toolchains run side by side)."""
+    for process in list(_RUNNING):
+        with contextlib.suppress(ProcessLookupError):
+            process.terminate()
 
 
 def isolate_home() -> None:
@@ -129,8 +148,10 @@ def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = N
         echo: bool = True) -> tuple[int, str]:
     """Run a command without stdin, echo its output as it comes (unless told not to), and return its exit code and output."""
     log('$ ' + ' '.join(command))
+    echo = echo and not QUIET
     with subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors='replace') as process:
+        _RUNNING.add(process)
         lines = []
         try:
             for line in process.stdout:
@@ -142,6 +163,8 @@ def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = N
             # Ctrl-C reaches the whole process group, but a SIGTERM sent to the runner alone does not.
             process.terminate()
             raise
+        finally:
+            _RUNNING.discard(process)
     output = ''.join(lines)
     if log_path:
         os.makedirs(os.path.dirname(log_path), exist_ok=True)
@@ -236,8 +259,12 @@ def seed_ansible_test_pip(toolchain: Toolchain) -> None:
         check_run([toolchain.bin('python'), '-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary', ':all:',
                    '--dest', cache_dir, 'pip==' + pip_version])
     script_path = os.path.join(cache_dir, 'get_pip_%s.py' % pip_version.replace('.', '_'))
-    with open(script_path, 'w') as script:
+    # Written whole or not at all: another toolchain's ansible-test may be reading it right now.
+    handle, partial = tempfile.mkstemp(dir=cache_dir, prefix='.get_pip.')
+    with os.fdopen(handle, 'w') as script:
         script.write(GET_PIP_SCRIPT.format(version=pip_version))
+    os.chmod(partial, 0o644)
+    os.replace(partial, script_path)
     log('ansible-test pip %s bootstrap: %s' % (pip_version, os.path.relpath(script_path, REPO_ROOT)))
 
 
@@ -285,20 +312,21 @@ def collection_files() -> list[str]:
     return sorted(path for path in candidates if not _is_excluded(path) and os.path.lexists(os.path.join(REPO_ROOT, path)))
 
 
-def copy_collection() -> str:
-    """Lay a fresh copy of the collection at build/collections/ansible_collections/cloudflare/pcap and return its path."""
-    shutil.rmtree(COLLECTION_COPY, ignore_errors=True)
+def copy_collection(copy_dir: str = COLLECTION_COPY) -> str:
+    """Lay a fresh copy of the collection at copy_dir (by default build/collections/ansible_collections/cloudflare/pcap;
+    it must end in ansible_collections/cloudflare/pcap) and return its path."""
+    shutil.rmtree(copy_dir, ignore_errors=True)
     files = collection_files()
     for relative_path in files:
-        destination = os.path.join(COLLECTION_COPY, relative_path)
+        destination = os.path.join(copy_dir, relative_path)
         os.makedirs(os.path.dirname(destination), exist_ok=True)
         shutil.copy2(os.path.join(REPO_ROOT, relative_path), destination, follow_symlinks=False)
     # ansible-test lists a collection's files with git when it finds a .git in the collection or above it. Above the
     # copy is this checkout, which ignores build/, so the copy gets a repository of its own (no commit needed).
     if shutil.which('git'):
-        check_run(['git', 'init', '--quiet', COLLECTION_COPY])
-    log('copied %d files to %s' % (len(files), os.path.relpath(COLLECTION_COPY, REPO_ROOT)))
-    return COLLECTION_COPY
+        check_run(['git', 'init', '--quiet', copy_dir])
+    log('copied %d files to %s' % (len(files), os.path.relpath(copy_dir, REPO_ROOT)))
+    return copy_dir
 
 
 def free_port() -> int:
@@ -344,14 +372,14 @@ class RunningSimulator:
 
 
 @contextlib.contextmanager
-def simulator(python: str, collection_dir: str):
-    """Run tests/simulator/cfpcap_sim.py on a free port for the duration of the block."""
+def simulator(python: str, collection_dir: str, log_name: str = 'simulator.log'):
+    """Run tests/simulator/cfpcap_sim.py on a free port for the duration of the block (its output: build/logs/log_name)."""
     script = os.path.join(collection_dir, 'tests', 'simulator', 'cfpcap_sim.py')
     if not os.path.isfile(script):
         raise PipelineError('the simulator %s does not exist' % os.path.relpath(script, collection_dir))
     with tempfile.TemporaryDirectory(prefix='cfpcap-sim-') as scratch:
         port_file = os.path.join(scratch, 'port')
-        sim_log_path = os.path.join(LOGS_DIR, 'simulator.log')
+        sim_log_path = os.path.join(LOGS_DIR, log_name)
         os.makedirs(LOGS_DIR, exist_ok=True)
         with open(sim_log_path, 'w') as sim_log:
             process = subprocess.Popen([python, script, '--port', '0', '--port-file', port_file, '--quiet'], cwd=collection_dir,
@@ -370,7 +398,7 @@ def _wait_for_port_file(port_file: str, process: subprocess.Popen) -> int:
     deadline = time.monotonic() + SERVICE_START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise PipelineError('the simulator exited with %d at start (see build/logs/simulator.log)' % process.returncode)
+            raise PipelineError('the simulator exited with %d at start (see its log in build/logs)' % process.returncode)
         with contextlib.suppress(FileNotFoundError, ValueError):
             with open(port_file) as port_text:
                 return int(port_text.read().strip())

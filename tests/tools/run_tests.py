@@ -16,10 +16,18 @@ failed or when a stage could not run. The run is never green on a partial run:
 
 The matrix (MATRIX). Full stages on the oldest ansible-core that meta/runtime.yml claims (2.16), on 2.19 and on the
 newest (2.21, on Python 3.12 and 3.13); units on every minor in between (2.17, 2.18, 2.20). "Full" is sanity,
-units, integration and build. Stages that do not depend on ansible-core run on one toolchain only, on purpose:
-simulator (the simulator and its tests import no ansible), runner (this file's own tests), contract (Prism against
-the spec; the module code under test is the same on every release) and lint (the ecosystem tools bring their own
-ansible-core in nox virtualenvs). They run on 2.19 (Python 3.11), which is also the demo's toolchain.
+units, integration and build. What runs once, on purpose, to stay under 25 minutes on an idle 2-core machine:
+- sanity once per release: on 2.21 it runs on Python 3.12 only. Its results do not depend on the controller's
+  Python: the tests that do (compile, import) run on every Python from 3.9 to 3.13 from one controller anyway;
+  units, integration and build (where the in-process runner meets the controller's Python) run on 3.13 too;
+- stages that do not depend on ansible-core run on one toolchain: simulator (the simulator and its tests import no
+  ansible), runner (this file's own tests), contract (Prism against the spec; the module code under test is the
+  same on every release) and lint (the ecosystem tools bring their own ansible-core in nox virtualenvs). They run
+  on 2.19 (Python 3.11), which is also the demo's toolchain.
+Toolchains run two side by side (--jobs): an integration run keeps about half a core busy, the rest of its time
+it waits for the simulator's clock and for retries. Each toolchain has its own virtualenv, collection copy
+(build/toolchains/<toolchain>), simulator and logs; sanity runs one at a time (it keeps both cores busy and
+builds virtualenvs that toolchains share).
 
 What `make test` needs (checked up front by preflight(); what is missing is named on one line starting with
 "MISSING:" together with the command that installs it, and every stage that needs it counts as failed):
@@ -47,6 +55,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from xml.etree import ElementTree
@@ -56,6 +65,8 @@ from pipeline import PipelineError, Toolchain, log
 
 ALL_STAGES = ('sanity', 'units', 'simulator', 'runner', 'integration', 'contract', 'build', 'lint')
 FULL_STAGES = ('sanity', 'units', 'integration', 'build')
+# What a release's second Python runs: sanity once per release is enough (see the docstring).
+PER_PYTHON_STAGES = ('units', 'integration', 'build')
 
 # The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0". The first one is
 # also the demo's (tests/tools/demo.py). The README's "Tested with" line follows this list (tests/tools/test_run_tests.py).
@@ -66,7 +77,7 @@ MATRIX = (
     Toolchain('2.18.*', '3.12', ('units',)),
     Toolchain('2.20.*', '3.12', ('units',)),
     Toolchain('2.21.*', '3.12', FULL_STAGES),  # the newest release, on its oldest Python
-    Toolchain('2.21.*', '3.13', FULL_STAGES),  # and on a newer one
+    Toolchain('2.21.*', '3.13', PER_PYTHON_STAGES),  # and on a newer one
 )
 
 # The Pythons the modules claim (tests/config.yml: >=3.9). ansible-test runs the sanity tests compile and import on
@@ -83,6 +94,8 @@ EXPECTED_SKIPS = {
         ('compile-python-3.[5-8]', 'no file claims Python < 3.9'),
         ('import-python-2.7', 'no file claims Python < 3.9'),
         ('import-python-3.[5-8]', 'no file claims Python < 3.9'),
+        ('future-import-boilerplate-python-*', 'no file claims Python 2 (ansible-core 2.16 checks only those)'),
+        ('metaclass-boilerplate-python-*', 'no file claims Python 2 (ansible-core 2.16 checks only those)'),
         ('empty-init-python-*', 'no __init__.py under plugins/'),
         ('pslint-python-*', 'no PowerShell file'),
     ),
@@ -105,6 +118,11 @@ LINT_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'lint', 'requireme
 CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
 OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
 
+
+SANITY_LOCK = threading.Lock()
+STOP = threading.Event()  # set on Ctrl-C or SIGTERM: no stage starts any more
+# Rough minutes per stage on an idle 2-core machine, to start the longest toolchains first (run side by side).
+STAGE_MINUTES = {'sanity': 2, 'units': 1.5, 'simulator': 0.3, 'runner': 0.1, 'integration': 5, 'contract': 1.5, 'build': 0.7, 'lint': 2}
 
 # pytest-timeout's per-test limit for the runner's own pytest runs (simulator, runner, contract); a test that hangs
 # fails after it instead of holding the run until CI kills it. ansible-test units runs pytest with its own ini file,
@@ -138,6 +156,11 @@ class StageRunner:
         self.collection_dir = collection_dir
         self.targets = targets  # integration targets to run; empty: all of them
 
+    @property
+    def collections_root(self) -> str:
+        """The directory that holds this copy's ansible_collections/cloudflare/pcap (for ANSIBLE_COLLECTIONS_PATH)."""
+        return os.path.dirname(os.path.dirname(os.path.dirname(self.collection_dir)))
+
     def log_path(self, stage: str) -> str:
         return os.path.join(pipeline.LOGS_DIR, '%s-%s.log' % (self.toolchain.name, stage))
 
@@ -166,8 +189,11 @@ class StageRunner:
         env = pipeline.toolchain_env(self.toolchain)
         env['PATH'] = os.pathsep.join([os.path.join(self.toolchain.venv_dir, 'bin')] + python_dirs + [env['PATH']])
         pipeline.seed_ansible_test_pip(self.toolchain)
-        returncode, output = pipeline.run([self.toolchain.bin('ansible-test'), 'sanity', '--venv', '--color', 'no', '--junit'],
-                                          cwd=self.collection_dir, env=env, log_path=self.log_path('sanity'))
+        # One sanity run at a time: it keeps both cores busy, and it builds virtualenvs that toolchains share
+        # (~/.ansible/test/venv, keyed by their requirements) and must not build at the same time.
+        with SANITY_LOCK:
+            returncode, output = pipeline.run([self.toolchain.bin('ansible-test'), 'sanity', '--venv', '--color', 'no', '--junit'],
+                                              cwd=self.collection_dir, env=env, log_path=self.log_path('sanity'))
         return sanity_counts(returncode, output, glob.glob(os.path.join(junit_dir, 'ansible-test-sanity-*.xml')))
 
     def units(self) -> tuple[int, int, str]:
@@ -196,7 +222,7 @@ class StageRunner:
             prism_url = 'http://127.0.0.1:%d' % prism_port
             pipeline.wait_for_http(prism_url + '/', prism)
             log('prism mock listening on %s (log: build/logs/prism.log)' % prism_url)
-            return self.pytest('contract', os.path.join('tests', 'contract'), PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=pipeline.COLLECTIONS_DIR)
+            return self.pytest('contract', os.path.join('tests', 'contract'), PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=self.collections_root)
         finally:
             pipeline.stop_process(prism)
 
@@ -205,7 +231,7 @@ class StageRunner:
         expected = expected_targets(targets_dir, self.targets)
         if not expected:
             raise PipelineError('no integration targets in tests/integration/targets')
-        with pipeline.simulator(self.toolchain.bin('python'), self.collection_dir) as running:
+        with pipeline.simulator(self.toolchain.bin('python'), self.collection_dir, '%s-simulator-server.log' % self.toolchain.name) as running:
             write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running)
             # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
             returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error', *self.targets)
@@ -236,7 +262,7 @@ class StageRunner:
 
     def build(self) -> tuple[int, int, str]:
         env = pipeline.toolchain_env(self.toolchain)
-        dist_dir = os.path.join(pipeline.BUILD_DIR, 'dist')
+        dist_dir = os.path.join(pipeline.BUILD_DIR, 'dist', self.toolchain.name)
         shutil.rmtree(dist_dir, ignore_errors=True)
         pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'build', '--output-path', dist_dir], cwd=self.collection_dir, env=env)
         tarballs = glob.glob(os.path.join(dist_dir, 'cloudflare-pcap-*.tar.gz'))
@@ -576,7 +602,7 @@ def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageRe
     started = time.monotonic()
     try:
         pipeline.ensure_venv(toolchain)
-        runner = StageRunner(toolchain, pipeline.copy_collection(), targets)
+        runner = StageRunner(toolchain, pipeline.copy_collection(toolchain_copy_dir(toolchain)), targets)
     except Exception as error:  # pylint: disable=broad-except
         # Without a virtualenv or a copy no stage can run: each one counts as failed.
         log('ERROR: %s' % describe(error))
@@ -584,6 +610,9 @@ def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageRe
         return
     results.append(StageResult(toolchain.name, 'setup', seconds=time.monotonic() - started, note='virtualenv and collection copy'))
     for stage in runnable:
+        if STOP.is_set():
+            results.append(StageResult(toolchain.name, stage, failed=1, note='not run: interrupted'))
+            continue
         log('\n==== %s: %s' % (toolchain.name, stage))
         result = StageResult(toolchain.name, stage)
         started = time.monotonic()
@@ -594,6 +623,23 @@ def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageRe
             result.passed, result.failed, result.note = 0, 1, 'could not run: %s' % describe(error)
         result.seconds = time.monotonic() - started
         results.append(result)
+        log('==== %s: %s: %d passed, %d failed in %.0f s%s' % (toolchain.name, stage, result.passed, result.failed, result.seconds,
+                                                          ' (%s)' % result.note if result.note else ''))
+        if result.failed and pipeline.QUIET:
+            show_log_tail(runner.log_path(stage))
+
+
+def toolchain_copy_dir(toolchain: Toolchain) -> str:
+    """Each toolchain's own copy of the collection, so that toolchains can run side by side."""
+    return os.path.join(pipeline.BUILD_DIR, 'toolchains', toolchain.name, 'ansible_collections', 'cloudflare', 'pcap')
+
+
+def show_log_tail(path: str, lines: int = 40) -> None:
+    """The end of a failed stage's log, which is not echoed while toolchains run side by side."""
+    with contextlib.suppress(OSError):
+        with open(path, errors='replace') as stage_log:
+            tail = stage_log.read().splitlines()[-lines:]
+        log('---- last %d lines of %s:\n%s' % (len(tail), os.path.relpath(path, pipeline.REPO_ROOT), '\n'.join(tail)))
 
 
 def describe(error: BaseException) -> str:
@@ -626,6 +672,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument('--toolchains', default=','.join(toolchain.name for toolchain in MATRIX),
                         help='comma-separated subset of: %s' % ', '.join(toolchain.name for toolchain in MATRIX))
     parser.add_argument('--targets', default='', help='comma-separated integration targets (default: all)')
+    parser.add_argument('--jobs', type=int, default=2, help='toolchains run side by side (default 2; 1: one after the other, '
+                                                            'with every command\'s output on the terminal)')
     args = parser.parse_args(argv)
     args.targets = tuple(target for target in args.targets.split(',') if target)
     args.stages = [stage for stage in args.stages.split(',') if stage]
@@ -646,8 +694,58 @@ def plan_run(args: argparse.Namespace) -> list[tuple[Toolchain, list[str]]]:
     return plan
 
 
+def run_plan(plan: list[tuple[Toolchain, list[str]]], results: list[StageResult], targets: tuple[str, ...], blocked: dict[str, dict[str, str]],
+             jobs: int) -> None:
+    """Run the toolchains, `jobs` of them side by side (the longest first); every toolchain has its own virtualenv,
+    copy, simulator and logs. On Ctrl-C or SIGTERM, the commands running are stopped and no stage starts any more."""
+    if jobs == 1 or len(plan) == 1:
+        for toolchain, stages in plan:
+            run_toolchain(toolchain, stages, results, targets, blocked.get(toolchain.name))
+        return
+    pipeline.QUIET = True
+    log('running %d toolchains, %d side by side; each command\'s output is in build/logs/<toolchain>-<stage>.log' % (len(plan), jobs))
+    queue = sorted(plan, key=lambda item: -sum(STAGE_MINUTES.get(stage, 1) for stage in item[1]))
+    queue_lock = threading.Lock()
+
+    def lane() -> None:
+        while True:
+            with queue_lock:
+                if not queue:
+                    return
+                toolchain, stages = queue.pop(0)
+            threading.current_thread().name = toolchain.name  # log() prefixes each line with it
+            try:
+                run_toolchain(toolchain, stages, results, targets, blocked.get(toolchain.name))
+            except BaseException as error:  # pylint: disable=broad-except
+                results.append(StageResult(toolchain.name, 'runner', failed=1, note='the runner stopped: %s' % describe(error)))
+
+    threads = [threading.Thread(target=lane, name='lane-%d' % number, daemon=True) for number in range(1, jobs + 1)]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.5)
+    except KeyboardInterrupt:
+        STOP.set()
+        pipeline.terminate_all()
+        for thread in threads:
+            thread.join(60)
+        raise
+    finally:
+        pipeline.QUIET = False
+
+
+def in_matrix_order(results: list[StageResult]) -> list[StageResult]:
+    """Results by toolchain (the matrix's order) and stage (setup first), whatever order they finished in."""
+    toolchain_order = {toolchain.name: number for number, toolchain in enumerate(MATRIX)}
+    stage_order = {stage: number for number, stage in enumerate(('setup',) + ALL_STAGES)}
+    return sorted(results, key=lambda result: (toolchain_order.get(result.toolchain, len(MATRIX)), stage_order.get(result.stage, len(stage_order))))
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    STOP.clear()
     pipeline.stop_cleanly_on_sigterm()
     results: list[StageResult] = []
     interrupted = False
@@ -661,9 +759,9 @@ def main(argv: list[str]) -> int:
         missing = preflight(plan)
         for item in missing:
             log('MISSING: %s, needed by %s; install it with: %s' % (item.what, ', '.join(sorted({stage for _name, stage in item.stages})), item.install))
-        for toolchain, stages in plan:
-            blocked = {stage: item.what for item in missing for name, stage in item.stages if name == toolchain.name}
-            run_toolchain(toolchain, stages, results, args.targets, blocked)
+        blocked = {toolchain.name: {stage: item.what for item in missing for name, stage in item.stages if name == toolchain.name}
+                   for toolchain, _stages in plan}
+        run_plan(plan, results, args.targets, blocked, max(1, args.jobs))
     except KeyboardInterrupt:
         # The servers are stopped by now (the `finally` blocks ran); the stage that was running counts as failed.
         interrupted = True
@@ -671,7 +769,7 @@ def main(argv: list[str]) -> int:
     except BaseException as error:  # pylint: disable=broad-except
         # A bug of the runner (or a sys.exit deep inside): the run is partial, so it fails, with the table.
         results.append(StageResult('-', 'runner', failed=1, note='the runner stopped: %s' % describe(error)))
-    failed = print_summary(results, time.monotonic() - started)
+    failed = print_summary(in_matrix_order(results), time.monotonic() - started)
     if interrupted:
         return 130
     return 1 if failed else 0

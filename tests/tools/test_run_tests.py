@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from xml.etree.ElementTree import ParseError
 
 import pytest
@@ -194,7 +195,7 @@ def quiet_pipeline(monkeypatch, tmp_path):
     monkeypatch.setattr(pipeline, 'isolate_home', lambda: None)
     monkeypatch.setattr(pipeline, 'stop_cleanly_on_sigterm', lambda: None)
     monkeypatch.setattr(pipeline, 'ensure_venv', lambda toolchain: None)
-    monkeypatch.setattr(pipeline, 'copy_collection', lambda: str(tmp_path))
+    monkeypatch.setattr(pipeline, 'copy_collection', lambda copy_dir=None: str(tmp_path))
     monkeypatch.setattr(run_tests, 'preflight', lambda plan: [])
     for stage in run_tests.ALL_STAGES:
         monkeypatch.setattr(run_tests.StageRunner, stage, lambda self: (1, 0, ''))
@@ -230,6 +231,27 @@ def test_an_exception_outside_the_stages_still_ends_with_the_totals(quiet_pipeli
     assert code != 0
     assert last_line(out) == '5 passed, 1 failed'
     assert 'the runner stopped' in out
+
+
+def test_toolchains_side_by_side_report_every_stage_in_matrix_order(quiet_pipeline, monkeypatch, capsys):
+    def slow_units(self):
+        time.sleep(0.2 if self.toolchain is MATRIX[0] else 0)
+        return (3, 0, '') if self.toolchain is MATRIX[0] else (1, 0, '')
+
+    monkeypatch.setattr(run_tests.StageRunner, 'units', slow_units)
+    names = [toolchain.name for toolchain in MATRIX[:3]]
+    assert run_tests.main(['--toolchains', ','.join(names), '--stages', 'units', '--jobs', '2']) == 0
+    out = capsys.readouterr().out
+    rows = re.findall(r'^(core-\S+)\s+units\s', out, re.MULTILINE)
+    assert rows == names and last_line(out) == '5 passed, 0 failed'
+    assert pipeline.QUIET is False
+
+
+def test_a_stage_that_fails_side_by_side_fails_the_run(quiet_pipeline, monkeypatch, capsys):
+    monkeypatch.setattr(run_tests.StageRunner, 'units', lambda self: (0, 1, '') if self.toolchain is MATRIX[1] else (1, 0, ''))
+    names = [toolchain.name for toolchain in MATRIX[:3]]
+    assert run_tests.main(['--toolchains', ','.join(names), '--stages', 'units', '--jobs', '2']) == 1
+    assert last_line(capsys.readouterr().out) == '2 passed, 1 failed'
 
 
 def test_a_failing_setup_fails_every_stage_of_the_toolchain(quiet_pipeline, monkeypatch, capsys):
@@ -311,7 +333,8 @@ def test_the_matrix_has_the_floor_and_the_newest_in_full_and_units_on_every_mino
     assert [int(version.split('.')[1]) for version in minors] == list(range(16, int(minors[-1].split('.')[1]) + 1))
     for version in (minors[0], '2.19', minors[-1]):
         assert any(minor(toolchain) == version and full <= set(toolchain.stages) for toolchain in MATRIX), version
-    assert {toolchain.python for toolchain in MATRIX if minor(toolchain) == minors[-1] and full <= set(toolchain.stages)} >= {'3.12', '3.13'}
+    per_python = set(run_tests.PER_PYTHON_STAGES)
+    assert {toolchain.python for toolchain in MATRIX if minor(toolchain) == minors[-1] and per_python <= set(toolchain.stages)} >= {'3.12', '3.13'}
     assert all('units' in toolchain.stages for toolchain in MATRIX)
     for stage in run_tests.ALL_STAGES:
         assert any(stage in toolchain.stages for toolchain in MATRIX), stage
@@ -323,14 +346,15 @@ def readme_sentence_for_the_matrix():
         names = list(names)
         return ', '.join(names[:-1]) + ' and ' + names[-1] if len(names) > 1 else names[0]
 
+    full_releases = {minor(toolchain) for toolchain in MATRIX if set(run_tests.FULL_STAGES) <= set(toolchain.stages)}
     full, units = {}, []
     for toolchain in sorted(MATRIX, key=lambda toolchain: run_tests.version_key(minor(toolchain))):
-        if set(run_tests.FULL_STAGES) <= set(toolchain.stages):
+        if minor(toolchain) in full_releases and set(run_tests.PER_PYTHON_STAGES) <= set(toolchain.stages):
             full.setdefault(minor(toolchain), []).append(toolchain.python)
         elif minor(toolchain) not in units:
             units.append(minor(toolchain))
     full_text = versions('%s (Python %s)' % (version, versions(sorted(pythons, key=run_tests.version_key))) for version, pythons in full.items())
-    return 'Tested with ansible-core %s: every test stage; and with %s: the unit tests.' % (full_text, versions(units))
+    return 'Tested with ansible-core %s: every test stage (sanity once per release); and with %s: the unit tests.' % (full_text, versions(units))
 
 
 def test_the_readme_tested_with_line_follows_the_matrix():
