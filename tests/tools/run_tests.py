@@ -623,8 +623,8 @@ def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageRe
             result.passed, result.failed, result.note = 0, 1, 'could not run: %s' % describe(error)
         result.seconds = time.monotonic() - started
         results.append(result)
-        log('==== %s: %s: %d passed, %d failed in %.0f s%s' % (toolchain.name, stage, result.passed, result.failed, result.seconds,
-                                                          ' (%s)' % result.note if result.note else ''))
+        note = ' (%s)' % result.note if result.note else ''
+        log('==== %s: %s: %d passed, %d failed in %.0f s%s' % (toolchain.name, stage, result.passed, result.failed, result.seconds, note))
         if result.failed and pipeline.QUIET:
             show_log_tail(runner.log_path(stage))
 
@@ -703,7 +703,8 @@ def run_plan(plan: list[tuple[Toolchain, list[str]]], results: list[StageResult]
             run_toolchain(toolchain, stages, results, targets, blocked.get(toolchain.name))
         return
     pipeline.QUIET = True
-    log('running %d toolchains, %d side by side; each command\'s output is in build/logs/<toolchain>-<stage>.log' % (len(plan), jobs))
+    log('running %d toolchains, %d side by side; each command\'s output is in %s/<toolchain>-<stage>.log'
+        % (len(plan), jobs, os.path.relpath(pipeline.LOGS_DIR, pipeline.REPO_ROOT)))
     queue = sorted(plan, key=lambda item: -sum(STAGE_MINUTES.get(stage, 1) for stage in item[1]))
     queue_lock = threading.Lock()
 
