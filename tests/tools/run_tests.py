@@ -202,9 +202,15 @@ class StageRunner:
         return sanity_counts(returncode, output, glob.glob(os.path.join(junit_dir, 'ansible-test-sanity-*.xml')))
 
     def units(self) -> tuple[int, int, str]:
+        """All unit tests in one ansible-test run; when it fails, each group it did not get to (it stops at the first
+        group that fails) runs on its own, so that every test is counted."""
         junit_dir = self.fresh_junit_dir()
-        returncodes = [self.ansible_test('units', '--requirements', *paths, log_name='units-%d' % number)[0]
-                       for number, paths in enumerate(unit_test_groups(self.collection_dir), 1)]
+        groups = unit_test_groups(self.collection_dir)
+        returncodes = [self.ansible_test('units', '--requirements', *[path for _context, paths in groups for path in paths])[0]]
+        if returncodes[0] != 0:
+            reached = {re.sub(r'^python[\d.]+-(.*)-units\.xml$', r'\1', os.path.basename(path)) for path in glob.glob(os.path.join(junit_dir, '*-units.xml'))}
+            returncodes += [self.ansible_test('units', '--requirements', *paths, log_name='units-%s' % context)[0]
+                            for context, paths in groups if context not in reached]
         return units_counts(returncodes, glob.glob(os.path.join(junit_dir, '*-units.xml')))
 
     def simulator(self) -> tuple[int, int, str]:
@@ -409,19 +415,20 @@ def hidden_targets(targets_dir: str) -> set[str]:
     return hidden
 
 
-def unit_test_groups(collection_dir: str) -> list[list[str]]:
-    """The unit tests split the way ansible-test units runs them: modules, module_utils, and the rest (controller).
+def unit_test_groups(collection_dir: str) -> list[tuple[str, list[str]]]:
+    """The unit tests split the way ansible-test units runs them, as (test context, paths): modules, module_utils,
+    and the rest (controller). Its JUnit files are named after the context (python3.11-module_utils-units.xml).
 
     ansible-test stops at the first of these groups that fails; running each on its own counts every test.
     """
     unit_dir = os.path.join(collection_dir, 'tests', 'unit')
-    target_side_dirs = [os.path.join(unit_dir, 'plugins', 'modules'), os.path.join(unit_dir, 'plugins', 'module_utils')]
+    target_side_dirs = [os.path.join(unit_dir, 'plugins', context) for context in ('modules', 'module_utils')]
     # ansible-test matches a directory target only with its trailing slash.
-    groups = [[os.path.relpath(directory, collection_dir) + '/'] for directory in target_side_dirs if os.path.isdir(directory)]
+    groups = [(os.path.basename(directory), [os.path.relpath(directory, collection_dir) + '/']) for directory in target_side_dirs if os.path.isdir(directory)]
     controller_tests = sorted(os.path.relpath(path, collection_dir) for path in glob.glob(os.path.join(unit_dir, '**', 'test_*.py'), recursive=True)
                               if not any(path.startswith(directory + os.sep) for directory in target_side_dirs))
     if controller_tests:
-        groups.append(controller_tests)
+        groups.append(('controller', controller_tests))
     if not groups:
         raise PipelineError('no unit tests in tests/unit')
     return groups

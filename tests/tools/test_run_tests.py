@@ -62,27 +62,47 @@ def test_a_tool_that_ran_no_test_counts_one():
     assert run_tests.checked_counts(0, 0, 0, 'pytest', '')[:2] == (0, 1)
 
 
-def test_the_units_stage_runs_every_group_and_counts_a_killed_one(tmp_path, monkeypatch):
+def unit_collection(tmp_path):
     collection = tmp_path / 'pcap'
     for directory in ('plugins/modules', 'plugins/module_utils'):
         (collection / 'tests' / 'unit' / directory).mkdir(parents=True)
     (collection / 'tests' / 'unit' / 'test_docs.py').write_text('')
+    return collection
+
+
+def fake_units(monkeypatch, collection, outcomes):
+    """ansible-test units that, at each call, reports the next outcome: (exit code, contexts it wrote JUnit for)."""
     junit_dir = collection / 'tests' / 'output' / 'junit'
-    codes = iter([0, -11, 0])
+    outcomes = iter(outcomes)
     calls = []
 
     def fake_ansible_test(self, command, *options, log_name=''):
         calls.append(options)
         junit_dir.mkdir(parents=True, exist_ok=True)
-        code = next(codes)
-        if code == 0:
-            junit(junit_dir, 'python3.11-%d-units.xml' % len(calls), PASSED_CASE, PASSED_CASE)
+        code, contexts = next(outcomes)
+        for context in contexts:
+            junit(junit_dir, 'python3.11-%s-units.xml' % context, PASSED_CASE, PASSED_CASE)
         return code, ''
 
     monkeypatch.setattr(run_tests.StageRunner, 'ansible_test', fake_ansible_test)
-    runner = run_tests.StageRunner(MATRIX[0], str(collection))
-    passed, failed, _note = runner.units()
-    assert len(calls) == 3 and (passed, failed) == (4, 1)
+    return calls
+
+
+def test_the_units_stage_runs_once_when_all_is_well(tmp_path, monkeypatch):
+    collection = unit_collection(tmp_path)
+    calls = fake_units(monkeypatch, collection, [(0, ['modules', 'module_utils', 'controller'])])
+    assert run_tests.StageRunner(MATRIX[0], str(collection)).units() == (6, 0, '')
+    assert len(calls) == 1 and 'tests/unit/plugins/modules/' in calls[0] and 'tests/unit/test_docs.py' in calls[0]
+
+
+def test_the_groups_a_failed_run_did_not_reach_run_on_their_own_and_a_killed_one_counts(tmp_path, monkeypatch):
+    collection = unit_collection(tmp_path)
+    # The first run is killed (SIGSEGV: -11) in module_utils; modules had passed; the rerun of module_utils is
+    # killed again, controller passes.
+    calls = fake_units(monkeypatch, collection, [(-11, ['modules']), (-11, []), (0, ['controller'])])
+    passed, failed, note = run_tests.StageRunner(MATRIX[0], str(collection)).units()
+    assert len(calls) == 3 and calls[1][-1] == 'tests/unit/plugins/module_utils/' and calls[2][-1] == 'tests/unit/test_docs.py'
+    assert (passed, failed) == (4, 1) and 'signal 11' in note
 
 
 # --- integration targets --------------------------------------------------------------------------------------------
