@@ -608,6 +608,9 @@ def run_toolchain(toolchain: Toolchain, stages: list[str], results: list[StageRe
     counts as failed and the next one runs.
     """
     blocked = blocked or {}
+    if STOP.is_set():
+        results.extend(StageResult(toolchain.name, stage, failed=1, note='not run: interrupted') for stage in stages)
+        return
     log('\n==== %s: %s' % (toolchain.name, ', '.join(stages)))
     runnable = [stage for stage in stages if stage not in blocked]
     results.extend(StageResult(toolchain.name, stage, failed=1, note='not run: needs %s (see MISSING above)' % blocked[stage])
