@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _ownership, _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _waiter
 from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, CloudflareClient
 from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import (
     BucketOwnership,
