@@ -63,7 +63,7 @@ from xml.etree import ElementTree
 import pipeline
 from pipeline import PipelineError, Toolchain, log
 
-ALL_STAGES = ('sanity', 'units', 'simulator', 'runner', 'integration', 'contract', 'build', 'lint')
+ALL_STAGES = ('sanity', 'units', 'simulator', 'runner', 'integration', 'contract', 'eda', 'build', 'lint')
 FULL_STAGES = ('sanity', 'units', 'integration', 'build')
 # What a release's second Python runs: sanity once per release is enough (see the docstring).
 PER_PYTHON_STAGES = ('units', 'integration', 'build')
@@ -121,13 +121,18 @@ LINT_PYTHON = '3.12'
 LINT_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'lint', 'requirements.txt')
 
 CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
+# The `eda` stage: ansible-rulebook runs the rulebook end to end (tests/eda) in a virtualenv of its own, cached like
+# the lint one; its rule engine needs Java 17 or newer (java on PATH or JAVA_HOME).
+EDA_PYTHON = '3.11'
+EDA_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'eda', 'requirements.txt')
 OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
 
 
 SANITY_LOCK = threading.Lock()
 STOP = threading.Event()  # set on Ctrl-C or SIGTERM: no stage starts any more
 # Rough minutes per stage on an idle 2-core machine, to start the longest toolchains first (run side by side).
-STAGE_MINUTES = {'sanity': 2, 'units': 1.5, 'simulator': 0.3, 'runner': 0.1, 'integration': 5, 'contract': 1.5, 'build': 0.7, 'lint': 2}
+STAGE_MINUTES = {'sanity': 2, 'units': 1.5, 'simulator': 0.3, 'runner': 0.1, 'integration': 5, 'contract': 1.5, 'eda': 1, 'build': 0.7,
+                 'lint': 2}
 
 # pytest-timeout's per-test limit for the runner's own pytest runs (simulator, runner, contract); a test that hangs
 # fails after it instead of holding the run until CI kills it. ansible-test units runs pytest with its own ini file,
@@ -237,6 +242,11 @@ class StageRunner:
         finally:
             pipeline.stop_process(prism)
 
+    def eda(self) -> tuple[int, int, str]:
+        """Event-Driven Ansible: the tests start the simulator and ansible-rulebook themselves (tests/eda/README.md)."""
+        venv_dir = ensure_cached_venv('eda-py%s' % EDA_PYTHON, EDA_PYTHON, EDA_REQUIREMENTS)
+        return self.pytest('eda', os.path.join('tests', 'eda'), python=os.path.join(venv_dir, 'bin', 'python'))
+
     def integration(self) -> tuple[int, int, str]:
         targets_dir = os.path.join(self.collection_dir, 'tests', 'integration', 'targets')
         expected = expected_targets(targets_dir, self.targets)
@@ -296,11 +306,11 @@ class StageRunner:
                     failed += 1
         return passed, failed, '%d tarball + install + ansible-doc of %d modules' % (len(tarballs), len(modules))
 
-    def pytest(self, stage: str, test_dir: str, **env: str) -> tuple[int, int, str]:
+    def pytest(self, stage: str, test_dir: str, python: str = '', **env: str) -> tuple[int, int, str]:
         junit_path = os.path.join(self.collection_dir, 'tests', 'output', 'junit', 'pytest-%s.xml' % stage)
         with contextlib.suppress(FileNotFoundError):
             os.remove(junit_path)
-        returncode, _output = self.run_in_copy(stage, [self.toolchain.bin('python'), '-m', 'pytest', test_dir, '-p', 'no:cacheprovider',
+        returncode, _output = self.run_in_copy(stage, [python or self.toolchain.bin('python'), '-m', 'pytest', test_dir, '-p', 'no:cacheprovider',
                                                        '--timeout', str(PYTEST_TIMEOUT), '--junit-xml', junit_path, '-rfEs'], **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
         return judged_counts(stage, returncode, passed, failed, skipped, 'pytest')
@@ -527,18 +537,23 @@ def install_contract_node_modules() -> None:
 
 
 def ensure_lint_venv() -> str:
-    """The virtualenv with nox and antsibull-nox (tests/lint/requirements.txt), reused while that file is unchanged."""
-    venv_dir = os.path.join(pipeline.VENVS_DIR, 'lint-py%s' % LINT_PYTHON)
-    with open(LINT_REQUIREMENTS) as requirements:
-        stamp = pipeline.text_digest(requirements.read(), LINT_PYTHON)
+    """The virtualenv with nox and antsibull-nox (tests/lint/requirements.txt)."""
+    return ensure_cached_venv('lint-py%s' % LINT_PYTHON, LINT_PYTHON, LINT_REQUIREMENTS)
+
+
+def ensure_cached_venv(name: str, python: str, requirements_path: str) -> str:
+    """.venvs/NAME with the requirements installed, reused while that file (and the Python version) is unchanged."""
+    venv_dir = os.path.join(pipeline.VENVS_DIR, name)
+    with open(requirements_path) as requirements:
+        stamp = pipeline.text_digest(requirements.read(), python)
     stamp_path = os.path.join(venv_dir, '.requirements-stamp')
     if os.path.isfile(stamp_path):
         with open(stamp_path) as stamp_file:
             if stamp_file.read().strip() == stamp:
                 return venv_dir
     shutil.rmtree(venv_dir, ignore_errors=True)
-    pipeline.check_run([pipeline.find_python(LINT_PYTHON), '-m', 'venv', venv_dir])
-    pipeline.check_run([os.path.join(venv_dir, 'bin', 'python'), '-m', 'pip', 'install', '--quiet', '-r', LINT_REQUIREMENTS])
+    pipeline.check_run([pipeline.find_python(python), '-m', 'venv', venv_dir])
+    pipeline.check_run([os.path.join(venv_dir, 'bin', 'python'), '-m', 'pip', 'install', '--quiet', '-r', requirements_path])
     with open(stamp_path, 'w') as stamp_file:
         stamp_file.write(stamp + '\n')
     return venv_dir
@@ -566,6 +581,12 @@ def node_version() -> tuple[int, ...] | None:
 MIN_NODE = (18, 0)  # Prism 5.14 (tests/contract/package.json)
 
 
+def java_found() -> bool:
+    """A java on PATH or in JAVA_HOME, as the eda stage's ansible-rulebook needs."""
+    java_home = os.environ.get('JAVA_HOME')
+    return bool(shutil.which('java') or (java_home and os.access(os.path.join(java_home, 'bin', 'java'), os.X_OK)))
+
+
 def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
     """What the planned stages need and this machine lacks: Pythons (for the virtualenvs, the sanity tests' compile
     and import, lint), Node.js with npm (contract). Each is one Missing, with the stages that cannot run."""
@@ -575,10 +596,13 @@ def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
             versions = {toolchain.python}
             versions.update(MODULE_PYTHONS if stage == 'sanity' else ())
             versions.update((LINT_PYTHON,) if stage == 'lint' else ())
+            versions.update((EDA_PYTHON,) if stage == 'eda' else ())
             for version in versions:
                 needs.setdefault('python' + version, []).append((toolchain.name, stage))
             if stage == 'contract':
                 needs.setdefault('node', []).append((toolchain.name, stage))
+            if stage == 'eda':
+                needs.setdefault('java', []).append((toolchain.name, stage))
     missing_pythons: dict[str, list[tuple[str, str]]] = {}
     missing = []
     for need, stages in sorted(needs.items()):
@@ -587,6 +611,8 @@ def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
                 pipeline.find_python(need[len('python'):])
             except PipelineError:
                 missing_pythons[need[len('python'):]] = stages
+        elif need == 'java' and not java_found():
+            missing.append(Missing('Java 17 or newer (for ansible-rulebook)', 'apt-get install -y openjdk-17-jre-headless', stages))
         elif need == 'node' and (node_version() or (0,)) < MIN_NODE:
             missing.append(Missing('Node.js >= %d with npm (for Prism)' % MIN_NODE[0],
                                    'apt-get install -y nodejs npm', stages))

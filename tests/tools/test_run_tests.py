@@ -384,3 +384,16 @@ def test_the_readme_tested_with_line_follows_the_matrix():
     with open(os.path.join(pipeline.REPO_ROOT, 'README.md'), encoding='utf-8') as readme:
         requirements = readme.read().split('## Requirements', 1)[1].split('\n## ', 1)[0]
     assert readme_sentence_for_the_matrix() in ' '.join(requirements.split()), readme_sentence_for_the_matrix()
+
+
+def test_missing_java_blocks_the_eda_stage_only(monkeypatch):
+    monkeypatch.setattr(pipeline, 'find_python', lambda version: sys.executable)
+    monkeypatch.setattr(run_tests, 'node_version', lambda: (20, 1))
+    monkeypatch.setattr(run_tests, 'java_found', lambda: False)
+    missing = run_tests.preflight([(MATRIX[0], ['units', 'contract', 'eda'])])
+    assert len(missing) == 1 and 'Java' in missing[0].what and 'openjdk' in missing[0].install
+    assert missing[0].stages == [(MATRIX[0].name, 'eda')]
+
+
+def test_the_eda_stage_runs_on_one_toolchain():
+    assert [toolchain.name for toolchain in MATRIX if 'eda' in toolchain.stages] == [MATRIX[0].name]
