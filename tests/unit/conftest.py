@@ -29,3 +29,11 @@ def stub_api():
 @pytest.fixture
 def connection_args(stub_api):
     return {'api_token': TOKEN, 'account_id': ACCOUNT_ID, 'base_url': stub_api.base_url, 'retries': 2}
+
+
+def pytest_collection_modifyitems(items):
+    """pytest-timeout for every unit test: ansible-test runs pytest with its own ini file, so the limit is set here.
+    func_only: the alarm covers the test function, not ansible-test's own process around it."""
+    for item in items:
+        if item.get_closest_marker('timeout') is None:
+            item.add_marker(pytest.mark.timeout(300, func_only=True))

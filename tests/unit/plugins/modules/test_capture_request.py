@@ -11,7 +11,6 @@ import json
 import pytest
 import yaml
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._module import COMMON_ARGUMENT_SPEC
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_request
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module
 
@@ -289,5 +288,18 @@ def test_turning_tls_verification_off_warns(stub_api, connection_args, capsys):
     assert 'validate_certs=false: TLS certificates of' in json.dumps(result['warnings'])
 
 
-def test_tls_verification_is_on_by_default():
-    assert COMMON_ARGUMENT_SPEC['validate_certs']['default'] is True
+def test_tls_verification_is_on_by_default(stub_api, connection_args, capsys, monkeypatch):
+    import requests.adapters
+    verify_values = []
+    real_send = requests.adapters.HTTPAdapter.send
+
+    def recording_send(self, request, **kwargs):
+        verify_values.append(kwargs.get('verify'))
+        return real_send(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.adapters.HTTPAdapter, 'send', recording_send)
+    stub_api.add(listed(), created())
+    failed, _result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert not failed and len(verify_values) == 2
+    # True, or a CA bundle path where REQUESTS_CA_BUNDLE is set; never off.
+    assert all(value not in (False, None) for value in verify_values)

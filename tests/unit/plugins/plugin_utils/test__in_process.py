@@ -177,5 +177,17 @@ def test_check_mode_of_a_module_without_it_is_skipped(connection_args):
     assert exited.value.result == {'skipped': True, 'msg': 'remote module (t) does not support check mode'}
 
 
-def test_runs_the_modules_of_the_collection_only():
-    assert _in_process.MODULES_PACKAGE == 'ansible_collections.cloudflare.pcap.plugins.modules.'
+def test_runs_the_modules_of_the_collection_only(monkeypatch):
+    imported = []
+    real_import = _in_process.importlib.import_module
+
+    def recording_import(name, *args):
+        imported.append(name)
+        return real_import(name, *args)
+
+    monkeypatch.setattr(_in_process.importlib, 'import_module', recording_import)
+    result = run_in_process('capture_info', {'id': 'not-an-id', 'api_token': 'x', 'account_id': '0' * 32})
+    assert result['failed'] and result['msg'].startswith('id: ')
+    assert imported == ['ansible_collections.cloudflare.pcap.plugins.modules.capture_info']
+    with pytest.raises(ImportError):
+        run_in_process('ping', {})
