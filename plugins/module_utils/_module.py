@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
     DEFAULT_BASE_URL,
     REQUESTS_IMPORT_ERROR,
     CloudflareAPIError,

@@ -260,8 +260,8 @@ retry_at:
 
 import os
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
-from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import (
     DownloadError,
     describe_file,
     path_attributes,
@@ -269,8 +269,8 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
     save_atomically,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap_summary import summary_warnings
-from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import (
     FAILED_STATUSES,
     UNKNOWN_STATUS,
     download_capture,
@@ -282,7 +282,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     wait_for_capture,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import WaitTimeout
 
 ARGUMENT_SPEC = dict(
     id=dict(type='str', required=True),

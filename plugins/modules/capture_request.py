@@ -299,10 +299,10 @@ retry_at:
   sample: '2026-11-27T08:05:00Z'
 '''
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import build_capture_request
-from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import build_capture_request
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import (
     FAILED_STATUSES,
     UNKNOWN_STATUS,
     failure_message,
@@ -312,7 +312,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     wait_for_capture,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import WaitTimeout
 
 FILTER_OPTIONS = dict(
     source_address=dict(type='str'),

@@ -252,8 +252,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._download import DownloadError, describe_file
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap_summary import summary_warnings
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),

@@ -51,7 +51,7 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import REQUESTS_IMPORT_ERROR
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR
 from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import (
     INVOCATION_ON_REQUEST,
     module_options,

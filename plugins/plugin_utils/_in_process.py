@@ -39,7 +39,7 @@ from ansible.module_utils.common.arg_spec import ModuleArgumentSpecValidator
 from ansible.module_utils.common.parameters import PASS_VARS, remove_values
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._download import path_attributes
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import path_attributes
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModuleBase, with_common_options
 
 MODULES_PACKAGE = 'ansible_collections.cloudflare.pcap.plugins.modules.'

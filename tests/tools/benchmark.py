@@ -133,7 +133,8 @@ import requests
 marks.append(('import requests', time.perf_counter()))
 import jsonschema
 marks.append(('import jsonschema', time.perf_counter()))
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _capture_body, _captures, _client
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import client as _client
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import body as _capture_body, operations as _captures
 marks.append(('import the collection module_utils', time.perf_counter()))
 params = dict(type='simple', system='magic-transit', time_limit=30, packet_limit=100, byte_limit=None, colo_name=None,
               destination_conf=None, filter_v1={'destination_port': 443, 'protocol': 6}, offset_time=None)
@@ -242,7 +243,7 @@ def workflow(toolchain, running, env, cwd, rounds, scratch):
 def waiter_schedule(seconds, collection_dir):
     """When the collection's waiter polls while a capture runs `seconds`, and how late it notices the end."""
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(collection_dir))))
-    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter  # pylint: disable=import-outside-toplevel
+    from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter  # pylint: disable=import-outside-toplevel
     clock = [0.0]
     polls = []
 
@@ -311,7 +312,7 @@ PROFILE_SUMMARY = r'''
 import json, os, statistics, sys, tempfile, time
 sys.path.insert(0, sys.argv[2])
 import cfpcap_pcapgen
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _pcap_summary
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap import summary as _pcap_summary
 data = cfpcap_pcapgen.build_pcap('66802ca5668e47a2b82c2e6746e45037', {}, 10000, 1764230400, 60, snaplen=160)
 handle, path = tempfile.mkstemp(suffix='.pcap')
 os.write(handle, data)

@@ -11,7 +11,7 @@ import yaml
 
 from ansible_collections.cloudflare.pcap.plugins.modules import bucket_ownership
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import TOKEN, Reply, envelope, run_module
-from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__ownership import (
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils._buckets.test_ownership import (
     BUCKET_ID,
     CHALLENGE,
     CHALLENGE_CONTENTS,

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_download
 from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import (
@@ -21,7 +21,7 @@ from ansible_collections.cloudflare.pcap.tests.unit.helpers import (
     envelope,
     run_module,
 )
-from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__pcapfile import pcap_bytes
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils._pcap.test_reader import pcap_bytes
 
 PCAP = pcap_bytes(12)
 PCAP_HEADERS = {'Content-Type': 'application/vnd.tcpdump.pcap'}

@@ -38,7 +38,7 @@ def listed(*captures):
 
 @pytest.fixture(autouse=True)
 def fast_polls(monkeypatch):
-    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+    from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
     monkeypatch.setattr(_waiter, 'FIRST_INTERVAL', 0.01)
     monkeypatch.setattr(_waiter, 'MAX_INTERVAL', 0.01)
 

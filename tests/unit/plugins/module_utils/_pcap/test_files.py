@@ -13,13 +13,13 @@ import tempfile
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._download import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import (
     DownloadError,
     parse_mode,
     resolve_dest,
     save_atomically,
 )
-from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils.test__pcapfile import pcap_bytes
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils._pcap.test_reader import pcap_bytes
 
 CAPTURE_ID = '66802ca5668e47a2b82c2e6746e45037'
 

@@ -9,16 +9,16 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import normal_address, parse_timestamp
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import normal_address, parse_timestamp
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
     CloudflareAPIError,
     expect_record,
     expect_records,
     is_cloudflare_id,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import bucket_identity
+from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.ownership import bucket_identity
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import wait_paced_by
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import wait_paced_by
 
 # Capture statuses: the API's enum (pcaps_status), grouped by what a caller does next. `success` and `complete`
 # both mean finished, whatever the type (collect-pcaps.mdx: fetch once `success`; the dashboard says "Complete").

@@ -14,13 +14,13 @@ import time
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _client
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, CloudflareClient, RateLimit, parse_rate_limit
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter, WaitTimeout
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import client as _client
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError, CloudflareClient, RateLimit, parse_rate_limit
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import Waiter, WaitTimeout
 
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope
 
-COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+COLLECTION_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..'))
 HTML_502 = b'<!DOCTYPE html><html><head><title>api.cloudflare.com | 502: Bad gateway</title></head><body>x</body></html>'
 
 

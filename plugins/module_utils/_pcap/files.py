@@ -17,8 +17,8 @@ import stat
 import re
 import tempfile
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap_summary import summarise_file
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcapfile import NotAPcap, inspect
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect
 
 _OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
 
@@ -52,7 +52,7 @@ def parse_mode(mode):
 
 def describe_file(path, summary_top=None):
     """dest, size, checksum (sha256), format and packets of a capture file on disk, and its summary (with the
-    summary_top busiest flows and addresses, see _pcap_summary.py) unless summary_top is None."""
+    summary_top busiest flows and addresses, see summary.py) unless summary_top is None."""
     digest = hashlib.sha256()
     size = 0
     with open(path, 'rb') as handle:

@@ -10,7 +10,7 @@ import datetime
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import build_capture_request, check_offset_time
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import build_capture_request, check_offset_time
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)

@@ -6,7 +6,7 @@
 """What is in a capture file at a glance: packets, bytes, time span, the busiest flows, protocols and addresses.
 Private to cloudflare.pcap.
 
-The records come from _pcapfile.py; this module reads the link-layer, IP and transport headers itself, with no
+The records come from reader.py; this module reads the link-layer, IP and transport headers itself, with no
 third-party library, for the reasons given there (a dependency on every host that runs a module; dpkt's last
 release was in 2022; scapy is GPL-2.0-only and slow to import). It reads only the few header fields a summary
 needs, and from whatever part of a packet was captured: Cloudflare keeps the first 160 bytes of each sampled
@@ -32,7 +32,7 @@ import datetime
 import ipaddress
 import struct
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcapfile import NANOSECONDS, NotAPcap, read_records
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NANOSECONDS, NotAPcap, read_records
 
 DEFAULT_TOP = 10
 LINKTYPE_ETHERNET = 1

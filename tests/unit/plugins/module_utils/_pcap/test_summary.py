@@ -15,8 +15,8 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap_summary import summarise, summarise_file
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcapfile import NotAPcap, read_records
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise, summarise_file
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, read_records
 from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
 
 dpkt = pytest.importorskip('dpkt')  # a test dependency (tests/unit/requirements.txt): the independent witness

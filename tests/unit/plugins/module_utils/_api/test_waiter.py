@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import MAX_INTERVAL, Waiter, WaitTimeout
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import MAX_INTERVAL, Waiter, WaitTimeout
 
 
 class FakeClock:
@@ -164,7 +164,7 @@ class RecordingClient:
 
 
 def test_wait_paced_by_sets_the_deadline_for_the_wait_and_clears_it(monkeypatch):
-    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+    from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
     client = RecordingClient(pace=0.0)
     value, _elapsed = _waiter.wait_paced_by(client, 30, lambda: 3, lambda current: current == 3)
     assert value == 3
@@ -172,7 +172,7 @@ def test_wait_paced_by_sets_the_deadline_for_the_wait_and_clears_it(monkeypatch)
 
 
 def test_wait_paced_by_clears_the_deadline_when_the_wait_fails():
-    from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
+    from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
     client = RecordingClient(pace=0.0)
 
     def broken():

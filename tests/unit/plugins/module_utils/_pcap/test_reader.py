@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcapfile import NotAPcap, inspect
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect
 
 
 def pcap_bytes(packets, order='<', magic=0xa1b2c3d4):

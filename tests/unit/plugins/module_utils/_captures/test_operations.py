@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _waiter
-from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import (
     LIST_CAP,
     UNKNOWN_POLLS,
     create_capture,
@@ -18,7 +18,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._captures import (
     same_parameters,
     wait_for_capture,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, CloudflareClient
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError, CloudflareClient
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope
 
 OTHER_ID = 'ffffffffffffffffffffffffffffffff'

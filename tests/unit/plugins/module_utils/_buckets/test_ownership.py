@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils import _client, _waiter
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import CloudflareAPIError, CloudflareClient
-from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import client as _client, waiter as _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError, CloudflareClient
+from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.ownership import (
     BucketOwnership,
     MissingChallenge,
     ValidationIncomplete,
@@ -23,7 +23,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._ownership import 
     validate_bucket,
     without_credentials,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import Waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import Waiter
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, TOKEN, Reply, envelope

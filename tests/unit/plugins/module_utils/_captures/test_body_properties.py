@@ -24,10 +24,10 @@ import sys
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._capture_body import build_capture_request
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import build_capture_request
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..', '..'))
 NOW = datetime.datetime(2026, 11, 27, 12, 0, 0, tzinfo=datetime.timezone.utc)
 
 # Cloudflare's rules as its documentation states them (collect-pcaps.mdx, the API reference of

@@ -12,7 +12,7 @@ __metaclass__ = type
 
 from urllib.parse import unquote
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
     CloudflareAPIError,
     expect_record,
     expect_records,
@@ -24,7 +24,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import
     masked,
     validate_schema,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._waiter import WaitTimeout, wait_paced_by
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import WaitTimeout, wait_paced_by
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import (
     OWNERSHIP_REQUEST_SCHEMA,
     OWNERSHIP_VALIDATE_REQUEST_SCHEMA,
