@@ -63,3 +63,28 @@ def test_pcapng_packets_are_counted(tmp_path, order):
 def test_broken_or_foreign_files_are_refused(tmp_path, data, reason):
     with pytest.raises(NotAPcap, match=reason):
         inspect(write(tmp_path, data))
+
+
+def one_packet_pcapng(block_type, captured, data=b'abcdefgh'):
+    """A pcapng file with one (enhanced or obsolete) packet block holding `data` but saying `captured` bytes."""
+    section = pcapng_block(0x0a0d0d0a, struct.pack('<IHHq', 0x1a2b3c4d, 1, 0, -1))
+    interface = pcapng_block(1, struct.pack('<HHI', 1, 0, 65535))
+    if block_type == 6:
+        header = struct.pack('<IIIII', 0, 0, 0, captured, captured)
+    else:
+        header = struct.pack('<HHIIII', 0, 0, 0, 0, captured, captured)
+    return section + interface + pcapng_block(block_type, header + data)
+
+
+@pytest.mark.parametrize('block_type', [6, 2], ids=['enhanced', 'obsolete'])
+def test_a_packet_block_holding_exactly_its_captured_bytes_is_read(tmp_path, block_type):
+    assert inspect(write(tmp_path, one_packet_pcapng(block_type, 8))) == ('pcapng', 1)
+
+
+@pytest.mark.parametrize('block_type', [6, 2], ids=['enhanced', 'obsolete'])
+@pytest.mark.parametrize('excess', [1, 2, 3, 4])
+def test_a_packet_block_saying_more_captured_bytes_than_it_holds_is_damaged(tmp_path, block_type, excess):
+    # The block holds 8 bytes of packet data; a captured length of 9-12 still fits the block's padding to 32 bits,
+    # so only the exact comparison with what the block holds catches it.
+    with pytest.raises(NotAPcap, match='says %d captured bytes but holds only 8' % (8 + excess)):
+        inspect(write(tmp_path, one_packet_pcapng(block_type, 8 + excess)))
