@@ -4,13 +4,11 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 
 """Buckets for full packet captures: registering, validating the ownership challenge, waiting for Cloudflare to check
-it, deleting, finding one by its identity (the destination_conf without access keys). Private to cloudflare.pcap,
-except bucket_identity(), which capture reuse matching imports too."""
+it, deleting, finding one by its identity (the destination_conf without access keys). Private to cloudflare.pcap.
+"""
 
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
-
-from urllib.parse import unquote
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
     CloudflareAPIError,
@@ -18,6 +16,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import
     expect_records,
     is_cloudflare_id,
 )
+from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import bucket_identity, without_credentials
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import (
     PcapValidationError,
     mask_destination_conf,
@@ -40,55 +39,6 @@ PENDING_STATUS = 'pending'
 FAILED_STATUS = 'failed'
 # Cloudflare's guide: "Bucket verification can take five to ten minutes to finish processing."
 DEFAULT_WAIT_TIMEOUT = 900
-
-# The query parameters of an R2 destination_conf that carry its access keys. Cloudflare needs them to write to the
-# bucket (add), refuses them in the validate call, and lists buckets without them.
-CREDENTIAL_PARAMETERS = frozenset(('access-key-id', 'secret-access-key'))
-
-
-def _uri_parts(destination_conf):
-    """(everything before the query, [query parameters], '#fragment' or '')."""
-    before_fragment, hash_mark, fragment = destination_conf.partition('#')
-    base, _question_mark, query = before_fragment.partition('?')
-    return base, [parameter for parameter in query.split('&') if parameter], hash_mark + fragment
-
-
-def _is_credential(parameter):
-    return unquote(parameter.split('=', 1)[0]).strip().lower() in CREDENTIAL_PARAMETERS
-
-
-def _join(base, parameters, fragment):
-    return base + ('?' + '&'.join(parameters) if parameters else '') + fragment
-
-
-def without_credentials(destination_conf):
-    """The URI without the access-key-id and secret-access-key query parameters, everything else as given and in
-    order; a URI without them is returned unchanged. This is what the validate call carries."""
-    base, parameters, fragment = _uri_parts(destination_conf)
-    kept = [parameter for parameter in parameters if not _is_credential(parameter)]
-    if len(kept) == len(parameters):
-        return destination_conf
-    return _join(base, kept, fragment)
-
-
-def bucket_identity(destination_conf):
-    """What identifies a bucket: its destination_conf with the access keys removed, as a normalised string.
-
-    Two destination_conf values name the same bucket when their identities are equal. The identity is the URI
-    with surrounding whitespace removed, the scheme in lower case, the query parameters access-key-id and
-    secret-access-key (R2's keys; the name compared case-insensitively) removed, the other query parameters
-    (account-id, region, ...) kept as written but sorted, an empty query dropped, and the fragment kept. Bucket
-    name and path are compared exactly. It holds no access keys, but may hold an account id: it is for
-    comparing, not for showing. A value that is not a string (None) is returned unchanged.
-    """
-    if not isinstance(destination_conf, str):
-        return destination_conf
-    base, parameters, fragment = _uri_parts(destination_conf.strip())
-    scheme, separator, rest = base.partition('://')
-    if separator and scheme[:1].isalpha():
-        base = scheme.lower() + separator + rest
-    return _join(base, sorted(parameter for parameter in parameters if not _is_credential(parameter)), fragment)
-
 
 def check_destination_conf(destination_conf):
     if not destination_conf or not destination_conf.strip():

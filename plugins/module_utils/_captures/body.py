@@ -10,9 +10,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import ipaddress
-import re
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import RFC3339, normal_address, parse_timestamp
 from ansible_collections.cloudflare.pcap.plugins.module_utils._schema import CAPTURE_REQUEST_SCHEMA
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, validate_schema
 
@@ -35,8 +34,7 @@ TYPE_ONLY_FIELDS = {
 ALL_BODY_FIELDS = ('type', 'system', 'time_limit', 'packet_limit', 'byte_limit', 'colo_name', 'destination_conf',
                    'filter_v1', 'offset_time')
 
-_RFC3339 = re.compile(
-    r'^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$')
+
 
 
 def build_capture_request(params, now=None):
@@ -93,39 +91,9 @@ def build_filter(filter_params):
     return result
 
 
-def normal_address(value, option):
-    """An IP address in its normal form (IPv6 compressed, lower case), as Cloudflare is sent and compared with.
-
-    A scoped IPv6 address (fe80::1%eth0) names an interface of this machine, which means nothing to Cloudflare.
-    """
-    if '%' in value:
-        raise PcapValidationError(option, '%r has a zone index (%%...); Cloudflare filters on addresses without one' % (value,))
-    try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
-        raise PcapValidationError(option, '%r is not an IPv4 or IPv6 address' % (value,))
-
-
-def parse_timestamp(value):
-    """An RFC 3339 timestamp as an aware UTC datetime, or None when it is not one."""
-    match = _RFC3339.match(value) if isinstance(value, str) else None
-    if not match:
-        return None
-    year, month, day, hour, minute, second = (int(part) for part in match.group(1, 2, 3, 4, 5, 6))
-    microsecond = int((match.group(7) or '.0')[1:7].ljust(6, '0'))
-    try:
-        moment = datetime.datetime(year, month, day, hour, minute, second, microsecond, tzinfo=_UTC)
-    except ValueError:
-        return None
-    if match.group(9):
-        sign = 1 if match.group(9) == '+' else -1
-        moment -= sign * datetime.timedelta(hours=int(match.group(10)), minutes=int(match.group(11)))
-    return moment
-
-
 def check_offset_time(value, now=None):
     """offset_time is an RFC 3339 timestamp within the last 24 hours, not in the future."""
-    if not _RFC3339.match(value):
+    if not RFC3339.match(value):
         raise PcapValidationError('offset_time', '%r is not an RFC 3339 timestamp such as 2026-01-31T08:00:00Z' % (value,))
     moment = parse_timestamp(value)
     if moment is None:

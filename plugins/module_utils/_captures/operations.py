@@ -9,15 +9,13 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import normal_address, parse_timestamp
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
     CloudflareAPIError,
     expect_record,
     expect_records,
     is_cloudflare_id,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.ownership import bucket_identity
-from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import comparable_filter, comparable_value
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import wait_paced_by
 
 # Capture statuses: the API's enum (pcaps_status), grouped by what a caller does next. `success` and `complete`
@@ -97,40 +95,12 @@ def same_parameters(capture, body):
         return False
     for field in ECHOED_FIELDS[body['type']]:
         if field == 'filter_v1':
-            if _normal_filter(capture.get('filter_v1')) != _normal_filter(body.get('filter_v1')):
+            if comparable_filter(capture.get('filter_v1')) != comparable_filter(body.get('filter_v1')):
                 return False
         elif field in body and capture.get(field) is not None:
-            if _normal_value(field, capture[field]) != _normal_value(field, body[field]):
+            if comparable_value(field, capture[field]) != comparable_value(field, body[field]):
                 return False
     return True
-
-
-def _normal_filter(filter_v1):
-    if not isinstance(filter_v1, dict):
-        return {}
-    return dict((field, _normal_value(field, value)) for field, value in filter_v1.items() if value is not None)
-
-
-def _normal_value(field, value):
-    """One echoed or requested value in a form that compares equal however Cloudflare writes it back."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, (int, float)):
-        return int(value) if float(value).is_integer() else value
-    if not isinstance(value, str):
-        return value
-    try:
-        if field.endswith('_address'):
-            return normal_address(value, field)
-    except PcapValidationError:
-        return value
-    if field == 'offset_time':
-        return parse_timestamp(value) or value
-    if field == 'destination_conf':
-        return bucket_identity(value)
-    if field == 'colo_name':
-        return value.strip().lower()
-    return value
 
 
 def identical_active(captures, body):
