@@ -12,11 +12,11 @@ __metaclass__ = type
 
 from urllib.parse import unquote
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import is_cloudflare_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import (
     CloudflareAPIError,
     expect_record,
     expect_records,
-    is_cloudflare_id,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import (
     PcapValidationError,
@@ -229,8 +229,8 @@ class BucketOwnership:
             raise ValidationIncomplete(self._not_validated_message())
 
     def _wait_until_checked(self, wait_timeout):
-        def fetch():
-            bucket = find_bucket(list_buckets(self.client, VALIDATE), self.destination_conf)
+        def fetch(polling):
+            bucket = find_bucket(list_buckets(polling, VALIDATE), self.destination_conf)
             if bucket is not None:
                 self.bucket = bucket
             return bucket

@@ -10,11 +10,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import normal_address, parse_timestamp
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import is_cloudflare_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import (
     CloudflareAPIError,
     expect_record,
     expect_records,
-    is_cloudflare_id,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.ownership import bucket_identity
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError
@@ -293,7 +293,7 @@ def wait_for_capture(client, capture, timeout):
         unknown_streak[0] = unknown_streak[0] + 1 if current.get('status') == UNKNOWN_STATUS else 0
         return current.get('status') in TERMINAL_STATUSES or unknown_streak[0] >= UNKNOWN_POLLS
 
-    return wait_paced_by(client, timeout, lambda: get_capture(client, capture['id']), settled, first=capture)
+    return wait_paced_by(client, timeout, lambda polling: get_capture(polling, capture['id']), settled, first=capture)
 
 
 def still_waiting_message(capture_id, timeout):
