@@ -260,6 +260,6 @@ def test_a_create_that_could_not_connect_is_tried_again(stub_api):
     client = make_client(stub_api, fake_time, base_url='http://127.0.0.1:9', retries=2, on_retry=lambda *args: seen.append(args))
     with pytest.raises(CloudflareAPIError) as caught:
         client.request('POST', client.account_path('pcaps'), 'Create packet capture', body={})
-    assert [(method, cause, left) for method, _path, cause, left in seen] == [('POST', 'no connection', 1),
-                                                                           ('POST', 'no connection', 0)]
+    assert [(method, cause, left) for method, _path, cause, left in seen] == [
+        ('POST', 'no connection', 1), ('POST', 'no connection', 0)]
     assert not caught.value.outcome_unknown and 'cannot connect to http://127.0.0.1:9' in caught.value.message
