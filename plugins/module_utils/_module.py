@@ -19,10 +19,10 @@ from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_requ
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
     DEFAULT_BASE_URL,
     REQUESTS_IMPORT_ERROR,
-    CloudflareAPIError,
     CloudflareClient,
     is_cloudflare_id,
 )
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 
 # Declared once for every module; documented in plugins/doc_fragments/common.py (kept in sync by sanity tests).
 COMMON_ARGUMENT_SPEC = dict(

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import MASK
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import MASK
 
 
 class PcapValidationError(ValueError):

@@ -152,7 +152,7 @@ retry_at:
   sample: '2026-11-27T08:05:00Z'
 '''
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.ownership import find_bucket, list_buckets, masked_buckets
 

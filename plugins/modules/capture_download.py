@@ -260,7 +260,7 @@ retry_at:
 
 import os
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import (
     DownloadError,
     describe_file,

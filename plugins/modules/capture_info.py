@@ -156,7 +156,7 @@ retry_at:
   sample: '2026-11-27T08:05:00Z'
 '''
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import STATUSES, get_capture, is_finished, list_captures
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked

@@ -98,7 +98,7 @@ retry_at:
   sample: '2026-11-27T08:05:00Z'
 '''
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import ACTIVE_STATUSES, get_capture, stop_capture
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import masked

@@ -10,11 +10,11 @@ it, deleting, finding one by its identity (the destination_conf without access k
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import is_cloudflare_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import (
     CloudflareAPIError,
     expect_record,
     expect_records,
-    is_cloudflare_id,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import bucket_identity, without_credentials
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import (
@@ -39,6 +39,7 @@ PENDING_STATUS = 'pending'
 FAILED_STATUS = 'failed'
 # Cloudflare's guide: "Bucket verification can take five to ten minutes to finish processing."
 DEFAULT_WAIT_TIMEOUT = 900
+
 
 def check_destination_conf(destination_conf):
     if not destination_conf or not destination_conf.strip():
@@ -179,8 +180,8 @@ class BucketOwnership:
             raise ValidationIncomplete(self._not_validated_message())
 
     def _wait_until_checked(self, wait_timeout):
-        def fetch():
-            bucket = find_bucket(list_buckets(self.client, VALIDATE), self.destination_conf)
+        def fetch(polling):
+            bucket = find_bucket(list_buckets(polling, VALIDATE), self.destination_conf)
             if bucket is not None:
                 self.bucket = bucket
             return bucket

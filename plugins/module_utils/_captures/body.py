@@ -35,8 +35,6 @@ ALL_BODY_FIELDS = ('type', 'system', 'time_limit', 'packet_limit', 'byte_limit',
                    'filter_v1', 'offset_time')
 
 
-
-
 def build_capture_request(params, now=None):
     """The request body for POST /accounts/{account_id}/pcaps, from module parameters.
 

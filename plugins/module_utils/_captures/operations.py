@@ -9,11 +9,11 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import (
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import is_cloudflare_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import (
     CloudflareAPIError,
     expect_record,
     expect_records,
-    is_cloudflare_id,
 )
 from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import comparable_filter, comparable_value
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import wait_paced_by
@@ -263,7 +263,7 @@ def wait_for_capture(client, capture, timeout):
         unknown_streak[0] = unknown_streak[0] + 1 if current.get('status') == UNKNOWN_STATUS else 0
         return current.get('status') in TERMINAL_STATUSES or unknown_streak[0] >= UNKNOWN_POLLS
 
-    return wait_paced_by(client, timeout, lambda: get_capture(client, capture['id']), settled, first=capture)
+    return wait_paced_by(client, timeout, lambda polling: get_capture(polling, capture['id']), settled, first=capture)
 
 
 def still_waiting_message(capture_id, timeout):

@@ -2,13 +2,18 @@
 # Copyright (c) cloudflare.pcap contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The waiter on a fake clock: its polling cadence and its timeout."""
+"""The waiter on a fake clock: its polling cadence, its timeout, and the pace and deadline of API polls."""
 
 from __future__ import annotations
 
 import pytest
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import rate_limit as _rate_limit, waiter as _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import MAX_INTERVAL, Waiter, WaitTimeout
+
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import CAPTURE_ID, Reply, envelope
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils._api.fakes import FakeTime, get_capture, limited, make_client
 
 
 class FakeClock:
@@ -149,35 +154,63 @@ def test_without_pace_the_cadence_is_unchanged():
     assert slept[:10] == [2.0] * 10 and max(slept) <= MAX_INTERVAL
 
 
-class RecordingClient:
-    """What wait_paced_by needs of a CloudflareClient: the deadline and the pace."""
+def test_wait_paced_by_gives_every_poll_the_one_deadline_of_the_wait(stub_api):
+    fake_time = FakeTime()
+    client = make_client(stub_api, fake_time)
+    polled_with = []
 
-    def __init__(self, pace):
-        self.deadlines = []
-        self._pace = pace
+    def fetch(polling):
+        polled_with.append(polling.deadline)
+        return len(polled_with)
 
-    def set_deadline(self, seconds):
-        self.deadlines.append(seconds)
-
-    def pace(self):
-        return self._pace
-
-
-def test_wait_paced_by_sets_the_deadline_for_the_wait_and_clears_it(monkeypatch):
-    from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
-    client = RecordingClient(pace=0.0)
-    value, _elapsed = _waiter.wait_paced_by(client, 30, lambda: 3, lambda current: current == 3)
+    value, _elapsed = _waiter.wait_paced_by(client, 30, fetch, lambda polls: polls == 3)
     assert value == 3
-    assert client.deadlines == [30, None]
+    assert polled_with == [1030.0] * 3  # computed once, when the wait began, not per poll
 
 
-def test_wait_paced_by_clears_the_deadline_when_the_wait_fails():
-    from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
-    client = RecordingClient(pace=0.0)
+def test_a_failed_wait_leaves_the_clients_own_requests_without_a_deadline(stub_api):
+    fake_time = FakeTime()
+    client = make_client(stub_api, fake_time)
+    stub_api.add(limited(30, status=503, code=7, message='unavailable'), limited(30, status=503, code=7, message='unavailable'),
+                 Reply(200, envelope([])))
+    # The poll's retry would wait 30 s, past the wait's 10 s: it fails at once, and the wait with it.
+    with pytest.raises(CloudflareAPIError) as caught:
+        _waiter.wait_paced_by(client, 10, get_capture, lambda capture: False)
+    assert 'deadline spent: 10 s left, the next try would wait 30 s' in caught.value.message
+    assert fake_time.slept == []
+    # The client itself was not changed: its next request waits the 30 s (RETRY_BUDGET alone applies).
+    assert client.request('GET', client.account_path('pcaps'), 'List packet captures') == []
+    assert fake_time.slept == [30.0]
 
-    def broken():
-        raise RuntimeError('poll failed')
 
-    with pytest.raises(RuntimeError):
-        _waiter.wait_paced_by(client, 30, broken, lambda current: False)
-    assert client.deadlines == [30, None]
+def client_whose_quota_runs_low(stub_api, fake_time):
+    """A client whose next five answers spend the quota: 1,200 a window, 40 then 4, 3, 2, 1 left, the window
+    resetting 60 s after each answer."""
+    for remaining in (40, 4, 3, 2, 1):
+        stub_api.add(Reply(200, envelope({'id': CAPTURE_ID, 'status': 'running'}),
+                           headers={'Ratelimit': '"default";r=%d;t=60' % remaining, 'Ratelimit-Policy': '"default";q=1200;w=300'}))
+    return make_client(stub_api, fake_time)
+
+
+# 40 left: the waiter's own 2 s; then 60 s spread over the 4, 3, 2 left; with 1 left the next poll would come after
+# the timeout of 100 s, so the waiter sleeps out the 33 s left and gives up without spending it.
+PACED_SLEEPS = [2.0, 15.0, 20.0, 30.0, 33.0]
+
+
+def test_a_waiter_paced_by_the_client_slows_down_before_the_quota_is_spent(stub_api):
+    fake_time = FakeTime()
+    client = client_whose_quota_runs_low(stub_api, fake_time)
+    waiter = Waiter(100, clock=fake_time.clock, sleep=fake_time.sleep, pace=lambda: _rate_limit.pace(client.rate_limit, fake_time.now))
+    with pytest.raises(WaitTimeout):
+        waiter.wait(lambda: get_capture(client), lambda capture: False)
+    assert fake_time.slept == PACED_SLEEPS
+    assert waiter.polls == 5 and len(stub_api.requests) == 5
+
+
+def test_a_wait_sleeps_what_the_rate_limit_of_its_polls_calls_for(stub_api):
+    fake_time = FakeTime()
+    client = client_whose_quota_runs_low(stub_api, fake_time)
+    with pytest.raises(WaitTimeout):
+        _waiter.wait_paced_by(client, 100, get_capture, lambda capture: False)  # the call the capture and bucket waits make
+    assert fake_time.slept == PACED_SLEEPS
+    assert len(stub_api.requests) == 5

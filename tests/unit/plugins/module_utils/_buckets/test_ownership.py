@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api import client as _client, waiter as _waiter
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareAPIError, CloudflareClient
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import retry as _retry, waiter as _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareClient
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.ownership import (
     BucketOwnership,
     MissingChallenge,
@@ -59,7 +60,7 @@ def failure(status, code, message):
 
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
-    monkeypatch.setattr(_client, 'BACKOFF_BASE', 0.0)
+    monkeypatch.setattr(_retry, 'BACKOFF_BASE', 0.0)
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ class FakeTime:
 def install_fake_time(monkeypatch):
     """Waits (_waiter.wait_paced_by) run on a fake clock: no real sleeping, and the seconds slept are known."""
     fake = FakeTime()
-    monkeypatch.setattr(_waiter, 'Waiter', lambda timeout, pace=None: Waiter(timeout, clock=fake.clock, sleep=fake.sleep, pace=pace))
+    monkeypatch.setattr(_waiter, 'Waiter', lambda timeout, clock=None, sleep=None, pace=None: Waiter(timeout, clock=fake.clock, sleep=fake.sleep, pace=pace))
     return fake
 
 
@@ -377,12 +378,14 @@ def test_wait_polls_the_list_until_the_bucket_is_validated(stub_api, client, fak
     assert len(fake_time.sleeps) == 2
 
 
-def test_wait_sets_the_clients_deadline_and_clears_it_afterwards(stub_api, client, fake_time, monkeypatch):
+def test_wait_gives_its_polls_the_deadline_of_the_wait_and_no_other_request(stub_api, client, fake_time, monkeypatch):
     deadlines = []
-    monkeypatch.setattr(client, 'set_deadline', deadlines.append)
+    request = client.request
+    monkeypatch.setattr(client, 'clock', lambda: 1000.0)
+    monkeypatch.setattr(client, 'request', lambda *args, **kwargs: deadlines.append(kwargs.get('deadline')) or request(*args, **kwargs))
     stub_api.add(listed(bucket()), one(), listed(bucket(status='success')))
     BucketOwnership(client, URI).validated(CHALLENGE_CONTENTS, wait=True, wait_timeout=600)
-    assert deadlines == [600, None]
+    assert deadlines == [None, None, 1600.0]  # list, validate, then the poll: its retries end with the wait
 
 
 def test_wait_ends_in_failure_when_cloudflare_reports_the_bucket_failed(stub_api, client, fake_time):
