@@ -30,9 +30,8 @@ COMMON_ARGUMENT_SPEC = dict(
     api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_TOKEN'])),
     api_email=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_EMAIL'])),
     api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_KEY'])),
-    # Required through COMMON_CONSTRAINTS, not required=True: the documentation must not mark it required (ansible-doc
-    # would show `=`) when CLOUDFLARE_ACCOUNT_ID can supply it, and validate-modules wants doc and spec to agree.
-    account_id=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
+    # Required, through the option or CLOUDFLARE_ACCOUNT_ID: ansible-core applies the fallback before the check.
+    account_id=dict(type='str', required=True, fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
     base_url=dict(type='str', default=DEFAULT_BASE_URL, fallback=(env_fallback, ['CLOUDFLARE_BASE_URL'])),
     validate_certs=dict(type='bool', default=True),
     timeout=dict(type='int', default=30),
@@ -45,7 +44,7 @@ COMMON_ARGUMENT_SPEC = dict(
 # Declared for every module that takes the connection options. ansible-core applies the env fallbacks before these
 # checks, so CLOUDFLARE_API_TOKEN and the others count as given.
 COMMON_CONSTRAINTS = dict(
-    required_one_of=[['account_id'], ['api_token', 'api_email', 'api_key']],
+    required_one_of=[['api_token', 'api_email', 'api_key']],
     mutually_exclusive=[['api_token', 'api_email'], ['api_token', 'api_key']],
     required_together=[['api_email', 'api_key']],
 )

@@ -82,11 +82,12 @@ try:  # before ansible-core 2.21; from 2.21, _parse_returned_data returns a Unif
 except ImportError:
     remove_internal_keys = None
 
+from ansible.module_utils.common.json import AnsibleJSONEncoder
+
 try:  # ansible-core 2.19+: module arguments and results travel in a serialization profile
     from ansible.module_utils.common.json import Direction, get_module_encoder
     PROFILE = 'legacy'
 except ImportError:
-    from ansible.module_utils.common.json import AnsibleJSONEncoder
     PROFILE = None
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR

@@ -107,7 +107,7 @@ GLOBAL_KEY = 'global-api-key-0123456789abcdef'  # long enough not to be censored
 # The constraints declared in _module.py's COMMON_CONSTRAINTS and capture_request's required_if, as ansible-core
 # words them; the env fallbacks count as given (ansible-core applies them before the checks).
 @pytest.mark.parametrize('remove, add, environment, message', [
-    (['account_id'], {}, {}, 'one of the following is required: account_id'),
+    (['account_id'], {}, {}, 'missing required arguments: account_id'),
     (['api_token'], {}, {}, 'one of the following is required: api_token, api_email, api_key'),
     ([], {'api_email': 'soc@example.com'}, {}, 'parameters are mutually exclusive: api_token|api_email'),
     ([], {}, {'CLOUDFLARE_API_KEY': GLOBAL_KEY}, 'parameters are mutually exclusive: api_token|api_key'),

@@ -93,7 +93,7 @@ def test_capture_request_results_are_identical(case, monkeypatch, stub_api, conn
         assert 'invocation' not in in_process_result
     failed, msg = in_process_result.get('failed', False), in_process_result.get('msg', '')
     if case == 'no account':
-        assert failed and msg == 'one of the following is required: account_id'
+        assert failed and msg == 'missing required arguments: account_id'
     elif case == 'both credentials':
         assert failed and msg == 'parameters are mutually exclusive: api_token|api_email'
     elif case == 'unknown option':
@@ -152,7 +152,7 @@ def test_secrets_are_censored_wherever_they_appear(stub_api, connection_args):
 def test_each_run_has_its_own_warnings(stub_api, connection_args):
     # A task with a loop runs the action plugin once per item in the same worker process; a module collects its
     # warnings for its whole process (before ansible-core 2.19), so each run starts without the earlier ones.
-    for _ in range(2):
+    for _item in range(2):
         stub_api.add(Reply(200, envelope(CAPTURE)))
         result = in_process('capture_info', dict(connection_args, id=CAPTURE_ID, validate_certs=False))
         assert len(warning_texts(result)) == 1 and warning_texts(result)[0].startswith('validate_certs=false')

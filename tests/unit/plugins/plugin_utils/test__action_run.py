@@ -76,7 +76,7 @@ def test_failures_come_back_as_the_task_result(stub_api):
 def test_inject_invocation_is_honoured_where_ansible_core_has_it(stub_api):
     stub_api.add(Reply(200, envelope(CAPTURE)))
     subject = real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID,
-                                             api_token=TOKEN))
+                                               api_token=TOKEN))
     result = subject.run(task_vars=dict(IMPLICIT_LOCALHOST, ansible_inject_invocation=True))
     # ansible-core 2.21+ adds the invocation when asked; earlier versions always add it.
     assert result['invocation']['module_args']['api_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
@@ -129,7 +129,7 @@ def test_the_in_process_decision_is_logged(stub_api, monkeypatch):
     monkeypatch.setattr(_action.display, 'vvv', lambda msg, host=None: messages.append(msg))
     stub_api.add(Reply(200, envelope(CAPTURE)))
     real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID,
-                                   api_token=TOKEN)).run(task_vars=IMPLICIT_LOCALHOST)
+                                     api_token=TOKEN)).run(task_vars=IMPLICIT_LOCALHOST)
     assert messages == ['cloudflare.pcap.capture_info runs in-process on the controller']
 
 

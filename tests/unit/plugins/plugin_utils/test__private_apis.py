@@ -46,8 +46,8 @@ def test_action_base_update_module_args():
     assert parameters(ActionBase._update_module_args)[1:4] == ['module_name', 'module_args', 'task_vars'], \
         api + 'its signature'
     module_args = {'id': 'x'}
-    real_action('capture_info', {}, check_mode=True)._update_module_args('cloudflare.pcap.capture_info', module_args,
-                                                                          {'ansible_inject_invocation': True})
+    subject = real_action('capture_info', {}, check_mode=True)
+    subject._update_module_args('cloudflare.pcap.capture_info', module_args, {'ansible_inject_invocation': True})
     assert module_args['_ansible_check_mode'] is True and module_args['_ansible_module_name'] == \
         'cloudflare.pcap.capture_info', api + 'it no longer adds _ansible_check_mode and _ansible_module_name'
     if 'inject_invocation' in basic.PASS_VARS:  # ansible-core 2.21+
