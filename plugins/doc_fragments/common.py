@@ -37,6 +37,7 @@ options:
       - If not set, the environment variable E(CLOUDFLARE_ACCOUNT_ID) is used.
       - Required, through this option or E(CLOUDFLARE_ACCOUNT_ID); checked before any request is sent.
     type: str
+    required: true
   base_url:
     description:
       - Base URL of the Cloudflare API v4.

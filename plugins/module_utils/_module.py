@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The base of every cloudflare.pcap module: common options, credential checks, the client, error reporting.
+"""The base of every cloudflare.pcap module: common options and their constraints, value checks, the client, error
+reporting.
 Private to cloudflare.pcap; the interface may change in any release."""
 
 from __future__ import absolute_import, division, print_function
@@ -29,9 +30,8 @@ COMMON_ARGUMENT_SPEC = dict(
     api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_TOKEN'])),
     api_email=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_EMAIL'])),
     api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_KEY'])),
-    # Required, but checked in _check_connection_options: the documentation must not mark it required (ansible-doc
-    # would show `=`) when CLOUDFLARE_ACCOUNT_ID can supply it, and validate-modules wants doc and spec to agree.
-    account_id=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
+    # Required, through the option or CLOUDFLARE_ACCOUNT_ID: ansible-core applies the fallback before the check.
+    account_id=dict(type='str', required=True, fallback=(env_fallback, ['CLOUDFLARE_ACCOUNT_ID'])),
     base_url=dict(type='str', default=DEFAULT_BASE_URL, fallback=(env_fallback, ['CLOUDFLARE_BASE_URL'])),
     validate_certs=dict(type='bool', default=True),
     timeout=dict(type='int', default=30),
@@ -41,21 +41,33 @@ COMMON_ARGUMENT_SPEC = dict(
     allow_insecure_http=dict(type='bool', default=False),
 )
 
+# Declared for every module that takes the connection options. ansible-core applies the env fallbacks before these
+# checks, so CLOUDFLARE_API_TOKEN and the others count as given.
+COMMON_CONSTRAINTS = dict(
+    required_one_of=[['api_token', 'api_email', 'api_key']],
+    mutually_exclusive=[['api_token', 'api_email'], ['api_token', 'api_key']],
+    required_together=[['api_email', 'api_key']],
+)
+
 _URL = re.compile(r'^https?://[^/\s?#]+(/[^\s?#]*)?$')
 _UNSENDABLE = re.compile(r'[\s\x00-\x1f\x7f]')
 
 
-class PcapModuleBase:
-    """What every cloudflare.pcap module does besides AnsibleModule's own work: the credential checks, the client,
-    and one way to fail on an API error. Shared by PcapModule (the module run by AnsiballZ) and the action plugins'
-    in-process runner (plugins/plugin_utils/_in_process.py), which provide params, check_mode, warn, exit_json and
-    fail_json."""
+class PcapModule(AnsibleModule):
+    """AnsibleModule with the connection options and their declared constraints (connection=False: none, for a
+    module that talks to nobody), and what every cloudflare.pcap module does besides AnsibleModule's own work: the
+    checks of the connection options' values, the client, and one way to fail on an API error."""
 
     _client = None
 
-    # AnsibleModule's wording for a missing required option, and where else the value can come from.
-    MISSING_ACCOUNT_ID = ('missing required arguments: account_id (set account_id, or the environment variable '
-                          'CLOUDFLARE_ACCOUNT_ID)')
+    def __init__(self, argument_spec, requires_jsonschema=False, connection=True, **kwargs):
+        if connection:
+            argument_spec = with_common_options(argument_spec)
+            for constraint, common in COMMON_CONSTRAINTS.items():
+                kwargs[constraint] = common + list(kwargs.get(constraint) or [])
+        super(PcapModule, self).__init__(argument_spec=argument_spec, **kwargs)
+        if connection:
+            self._check_requirements_and_options(requires_jsonschema)
 
     def _check_requirements_and_options(self, requires_jsonschema):
         if REQUESTS_IMPORT_ERROR:
@@ -66,28 +78,19 @@ class PcapModuleBase:
         self._check_connection_options()
 
     def _check_connection_options(self):
+        """The values of the connection options; which of them are given is declared in COMMON_CONSTRAINTS."""
         params = self.params
-        if params['account_id'] is None:
-            self.fail_json(msg=self.MISSING_ACCOUNT_ID)
-        if params['api_token'] and (params['api_key'] or params['api_email']):
-            self.fail_json(msg='api_token: use either api_token (CLOUDFLARE_API_TOKEN) or api_email with api_key '
-                               '(CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY), not both; unset the one you do not mean')
-        if not params['api_token']:
-            if not (params['api_email'] or params['api_key']):
-                self.fail_json(msg='api_token: no Cloudflare credentials; set api_token (or CLOUDFLARE_API_TOKEN), '
-                                   'or api_email and api_key (or CLOUDFLARE_EMAIL and CLOUDFLARE_API_KEY)')
-            missing = 'api_key' if params['api_email'] else 'api_email'
-            if not (params['api_email'] and params['api_key']):
-                self.fail_json(msg='%s: api_email and api_key go together (CLOUDFLARE_EMAIL, CLOUDFLARE_API_KEY); '
-                                   '%s is missing' % (missing, missing))
         for option in ('api_token', 'api_key', 'api_email'):
+            # An empty value usually comes from a variable or an environment variable that is not set.
+            if params[option] == '':
+                self.fail_json(msg='%s: is empty; set it, or leave it out' % option)
             # A pasted credential often ends in a newline; HTTP would refuse it and echo it in the error.
             if params[option] and _UNSENDABLE.search(params[option]):
                 self.fail_json(msg='%s: contains whitespace or control characters (often a trailing newline from a '
                                    'file or a paste); remove them' % option)
         if not is_cloudflare_id(params['account_id']):
             self.fail_json(msg='account_id: must be 32 hexadecimal characters (the id in the Cloudflare dashboard '
-                               'URL), got %d characters' % len(params['account_id']))
+                               'URL), got %d characters' % len(params['account_id'] or ''))
         if not _URL.match(params['base_url']):
             self.fail_json(msg='base_url: must be an http:// or https:// URL such as %s' % DEFAULT_BASE_URL)
         self._check_cleartext(params['base_url'], params['allow_insecure_http'])
@@ -150,14 +153,6 @@ class PcapModuleBase:
             raise TypeError('fail_api expects a CloudflareAPIError')
         result.update(error.as_result())
         self.fail_json(msg=error.message, **result)
-
-
-class PcapModule(PcapModuleBase, AnsibleModule):
-    """AnsibleModule with the connection options, validated before anything is sent."""
-
-    def __init__(self, argument_spec, requires_jsonschema=False, **kwargs):
-        super(PcapModule, self).__init__(argument_spec=with_common_options(argument_spec), **kwargs)
-        self._check_requirements_and_options(requires_jsonschema)
 
 
 def is_loopback(host):

@@ -266,7 +266,8 @@ ARGUMENT_SPEC = dict(
 # A challenge file holds a short token; anything larger is the wrong file.
 MAX_CHALLENGE_BYTES = 65536
 
-MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True,
+                      mutually_exclusive=[['ownership_challenge', 'ownership_challenge_file']])
 
 
 def read_challenge_file(module, path):
@@ -294,8 +295,6 @@ def read_challenge_file(module, path):
 def ownership_challenge(module):
     """The challenge from either option, checked before any request; None when neither is given."""
     params = module.params
-    if params['ownership_challenge'] is not None and params['ownership_challenge_file'] is not None:
-        module.fail_json(msg='parameters are mutually exclusive: ownership_challenge|ownership_challenge_file')
     if params['state'] != 'validated':
         return None
     if params['ownership_challenge_file'] is not None:
@@ -305,8 +304,8 @@ def ownership_challenge(module):
     return None
 
 
-def run(module):
-    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     params = module.params
     module.check_wait_timeout()
     challenge = ownership_challenge(module)
@@ -327,10 +326,6 @@ def run(module):
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=ownership.changed, bucket=masked(ownership.bucket))
     module.exit_json(changed=ownership.changed, bucket=masked(ownership.bucket))
-
-
-def main():
-    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

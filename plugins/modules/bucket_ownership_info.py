@@ -164,8 +164,8 @@ ARGUMENT_SPEC = dict(
 MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
 
-def run(module):
-    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     try:
         buckets = list_buckets(module.client)
     except CloudflareAPIError as exc:
@@ -175,10 +175,6 @@ def run(module):
         bucket = find_bucket(buckets, wanted)
         buckets = [] if bucket is None else [bucket]
     module.exit_json(changed=False, buckets=masked_buckets(buckets))
-
-
-def main():
-    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

@@ -298,8 +298,8 @@ ARGUMENT_SPEC = dict(
 MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
 
-def run(module):
-    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     module.check_id('id')
     module.check_wait_timeout()
     params = module.params
@@ -357,10 +357,6 @@ def run(module):
 def _warn_about(module, described):
     for warning in summary_warnings(described['summary']):
         module.warn(warning)
-
-
-def main():
-    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

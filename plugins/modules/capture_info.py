@@ -178,8 +178,8 @@ def wanted(capture, statuses, capture_type):
 MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
 
-def run(module):
-    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     module.check_id('id')
     capture_id = module.params['id']
     try:
@@ -193,10 +193,6 @@ def run(module):
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False)
     module.exit_json(changed=False, captures=captures)
-
-
-def main():
-    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

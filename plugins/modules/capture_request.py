@@ -338,11 +338,13 @@ ARGUMENT_SPEC = dict(
 )
 
 
-MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True)
+MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, requires_jsonschema=True, supports_check_mode=True,
+                      # What each type needs; what each type does not take and the bounds are checked in _captures/body.py.
+                      required_if=[['type', 'simple', ['packet_limit']], ['type', 'full', ['colo_name', 'destination_conf']]])
 
 
-def run(module):
-    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     try:
         body = build_capture_request(module.params)
     except PcapValidationError as exc:
@@ -373,10 +375,6 @@ def run(module):
     if module.params['wait'] and capture.get('status') == UNKNOWN_STATUS:
         module.fail_json(msg=unknown_status_message(capture), **result)
     module.exit_json(**result)
-
-
-def main():
-    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

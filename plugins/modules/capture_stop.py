@@ -115,8 +115,8 @@ def needs_stop(capture):
 MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
 
-def run(module):
-    """The module's work, given a PcapModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     module.check_id('id')
     capture_id = module.params['id']
     try:
@@ -138,10 +138,6 @@ def run(module):
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False)
     module.exit_json(changed=True, capture=masked(capture))
-
-
-def main():
-    run(PcapModule(**MODULE_OPTIONS))
 
 
 if __name__ == '__main__':

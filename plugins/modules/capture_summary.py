@@ -250,8 +250,7 @@ summary:
 
 import os
 
-from ansible.module_utils.basic import AnsibleModule
-
+from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
 
@@ -260,12 +259,12 @@ ARGUMENT_SPEC = dict(
     top=dict(type='int', default=10),
 )
 
-# connection=False: none of the collection's connection options, no credentials (see the action plugin).
+# connection=False: none of the collection's connection options, no credentials.
 MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, connection=False)
 
 
-def run(module):
-    """The module's work, given an AnsibleModule or the action plugin's in-process stand-in."""
+def main():
+    module = PcapModule(**MODULE_OPTIONS)
     path = module.params['path']
     top = module.params['top']
     if top < 0:
@@ -284,12 +283,6 @@ def run(module):
     for warning in summary_warnings(described['summary']):
         module.warn(warning)
     module.exit_json(changed=False, **described)
-
-
-def main():
-    options = dict(MODULE_OPTIONS)
-    del options['connection']
-    run(AnsibleModule(**options))
 
 
 if __name__ == '__main__':

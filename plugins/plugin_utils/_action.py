@@ -6,9 +6,14 @@
 """The action plugin of every cloudflare.pcap module.
 
 When running the module would mean running it with the controller's own Python on the controller (see
-_why_not_in_process), the module's code runs inside the worker process (_in_process.py): no AnsiballZ payload, no
-second Python start-up. Otherwise, for example with delegate_to a bastion host, another interpreter, become, async,
-or the variable cloudflare_pcap_in_process set to false, the module runs as usual.
+_why_not_in_process), the module runs inside the worker process, the way ansible.netcommon runs network modules
+(plugins/action/network.py): no AnsiballZ payload, no second Python start-up. The action plugin adds to the task's
+arguments what ActionBase adds for a module run (_update_module_args: _ansible_check_mode, _ansible_no_log, ...),
+hands them to AnsibleModule the way AnsiballZ does, calls the module's own main(), and reads the JSON it prints
+the way ActionBase reads a module's output. The module is a real AnsibleModule (PcapModule): validation,
+constraints, censoring, invocation and file attributes are ansible-core's own. Otherwise, for example with
+delegate_to a bastion host, another interpreter, become, async, or the variable cloudflare_pcap_in_process set to
+false, the module runs as usual.
 
 The same Python means the same executable file in the same virtual environment: an ansible_python_interpreter
 that is sys.executable spelled another way (DIR/./python, a symlink in the same bin folder) counts; a symlink to the
@@ -21,6 +26,22 @@ has ansible_python_interpreter set to sys.executable by ansible-core, so it alwa
 Private APIs of ansible-core used here (each has a test in tests/unit/plugins/plugin_utils/test__private_apis.py
 that names it when ansible-core changes it):
 
+- ``ActionBase._update_module_args(module_name, module_args, task_vars)``: the ``_ansible_*`` arguments of a module
+  run, including ``_ansible_inject_invocation`` from ansible-core 2.21.
+- ``ActionBase._parse_returned_data(res)`` (``res, profile`` from ansible-core 2.19; a UnifiedTaskResult from 2.21)
+  and ``ansible.vars.clean.remove_internal_keys`` (``UnifiedTaskResult.remove_internal_keys()`` and
+  ``as_result_dict(for_round_trip=True)`` from 2.21): reading the module's output as ``_execute_module`` does.
+- ``ansible.module_utils.basic._ANSIBLE_ARGS`` and, from ansible-core 2.19, ``_ANSIBLE_PROFILE``: where AnsiballZ
+  puts the module's arguments (JSON ``{"ANSIBLE_MODULE_ARGS": ...}``) and their serialization profile for
+  AnsibleModule to read, as ansible-core's ``ansible.module_utils.testing.patch_module_args`` does. Overriding
+  ``AnsibleModule._load_params`` instead, as netcommon does, would leave ``_PARSED_MODULE_ARGS`` unset, which
+  AnsibleModule reads for ``_ansible_tracebacks_for`` (2.19) and ``_ansible_inject_invocation`` (2.21).
+- The serialization profile ``legacy``, the one ansible-core gives a module without METADATA
+  (``module_common._get_module_metadata``), with ``get_module_encoder``/``get_module_decoder`` of
+  ``ansible.module_utils.common.json`` (2.19+).
+- ``ansible.module_utils.common.warnings._global_warnings`` and ``_global_deprecations``: AnsibleModule collects
+  warnings there for the whole process (before 2.19; from 2.19 the controller displays them at once, and the task
+  executor returns them with the result); each run starts empty, as a module process does, also in a loop.
 - ``ActionBase._compute_environment_string(raw_environment_out)``: the task's templated ``environment:``.
 - ``ActionBase._execute_module(task_vars=, wrap_async=)``, ``ActionBase._remove_tmp_path(path)`` and
   ``self._connection._shell.tmpdir``: running the module the usual way and removing its temporary folder, as
@@ -28,8 +49,8 @@ that names it when ansible-core changes it):
 - ``self._connection.transport``, ``self._connection.has_native_async``, ``self._play_context.become``,
   ``self._task.async_val`` / ``check_mode`` / ``delegate_to`` / ``environment`` / ``args`` / ``action``: the task as
   ActionBase holds it.
-- The config ``INTERPRETER_PYTHON`` (``ansible_python_interpreter``) and, from ansible-core 2.21,
-  ``INJECT_INVOCATION`` (``ansible_inject_invocation``), read with ``C.config.get_config_value(variables=)``.
+- The config ``INTERPRETER_PYTHON`` (``ansible_python_interpreter``), read with
+  ``C.config.get_config_value(variables=)``.
 - The fact ``discovered_interpreter_python``, which ActionBase._execute_module records after interpreter discovery,
   and ``ansible_delegated_vars``, the delegated host's variables in task_vars.
 - The implicit localhost's ``ansible_python_interpreter`` being ``sys.executable`` (InventoryData).
@@ -40,28 +61,78 @@ Private to cloudflare.pcap; the interface may change in any release.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.util
+import io
+import json
 import os
 import sys
 
 from ansible import constants as C
 from ansible.errors import AnsibleActionFail
+from ansible.module_utils import basic
+from ansible.module_utils.common import warnings as module_warnings
 from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
+try:  # before ansible-core 2.21; from 2.21, _parse_returned_data returns a UnifiedTaskResult that does it
+    from ansible.vars.clean import remove_internal_keys
+except ImportError:
+    remove_internal_keys = None
+
+from ansible.module_utils.common.json import AnsibleJSONEncoder
+
+try:  # ansible-core 2.19+: module arguments and results travel in a serialization profile
+    from ansible.module_utils.common.json import Direction, get_module_encoder
+    PROFILE = 'legacy'
+except ImportError:
+    PROFILE = None
+
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import REQUESTS_IMPORT_ERROR
-from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import (
-    INVOCATION_ON_REQUEST,
-    module_options,
-    run_in_process,
-)
 
 display = Display()
 
 IN_PROCESS_VAR = 'cloudflare_pcap_in_process'
 DISCOVERED_FACT = 'discovered_interpreter_python'
+MODULES_PACKAGE = 'ansible_collections.cloudflare.pcap.plugins.modules.'
+
+
+def module_code(module_name):
+    """The Python module of the collection's module `module_name` (its short name)."""
+    return importlib.import_module(MODULES_PACKAGE + module_name)
+
+
+def module_input(module_args):
+    """What AnsiballZ hands AnsibleModule: the arguments as JSON, encoded the way the controller encodes them for
+    a module run (AnsibleModule decodes them itself)."""
+    wrapped = {'ANSIBLE_MODULE_ARGS': module_args}
+    if PROFILE:
+        return json.dumps(wrapped, cls=get_module_encoder(PROFILE, Direction.CONTROLLER_TO_MODULE)).encode()
+    return json.dumps(wrapped, cls=AnsibleJSONEncoder, vault_to_text=True).encode()
+
+
+@contextlib.contextmanager
+def as_module_process(module_args):
+    """While a module runs here: its arguments where AnsibleModule reads them, no warnings of an earlier run,
+    and what it prints kept apart (yields the buffer)."""
+    saved_input = basic._ANSIBLE_ARGS, getattr(basic, '_ANSIBLE_PROFILE', None)
+    saved_warnings = module_warnings._global_warnings, module_warnings._global_deprecations
+    basic._ANSIBLE_ARGS = module_input(module_args)
+    if PROFILE:
+        basic._ANSIBLE_PROFILE = PROFILE
+    module_warnings._global_warnings = type(saved_warnings[0])()
+    module_warnings._global_deprecations = type(saved_warnings[1])()
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            yield output
+    finally:
+        basic._ANSIBLE_ARGS = saved_input[0]
+        if PROFILE:
+            basic._ANSIBLE_PROFILE = saved_input[1]
+        module_warnings._global_warnings, module_warnings._global_deprecations = saved_warnings
 
 
 def python_identity(path):
@@ -104,10 +175,31 @@ class PcapAction(ActionBase):
                 self._remove_tmp_path(self._connection._shell.tmpdir)
             return result
         display.vvv('cloudflare.pcap.%s runs in-process on the controller' % self.MODULE, host=self._play_context.remote_addr)
-        with self._task_environment():
-            return merge_hash(result, run_in_process(self.MODULE, self._task.args, check_mode=bool(self._task.check_mode),
-                                                     task_name=self._task.action,
-                                                     inject_invocation=self._invocation_requested(task_vars)))
+        return merge_hash(result, self._run_in_process(task_vars))
+
+    def _run_in_process(self, task_vars):
+        """The module's main() in this process, with the arguments and the result of a module run."""
+        module_args = dict(self._task.args)
+        self._update_module_args(self._task.action, module_args, task_vars)
+        main = module_code(self.MODULE).main
+        exit_code = 0
+        with self._task_environment(), as_module_process(module_args) as output:
+            try:
+                main()
+            except SystemExit as exited:  # exit_json and fail_json end the module, as they end a module's process
+                exit_code = exited.code
+        # Any other exception is not caught: the task fails with it, as ansible-core reports an action's error.
+        return self._read_module_output(exit_code, output.getvalue())
+
+    def _read_module_output(self, exit_code, stdout):
+        """What ActionBase._execute_module makes of a module's output."""
+        raw = dict(rc=exit_code, stdout=stdout, stdout_lines=stdout.splitlines(), stderr='', stderr_lines=[])
+        parsed = self._parse_returned_data(raw, PROFILE) if PROFILE else self._parse_returned_data(raw)
+        if hasattr(parsed, 'as_result_dict'):  # ansible-core 2.21+: a UnifiedTaskResult
+            parsed.remove_internal_keys()
+            return parsed.as_result_dict(for_round_trip=True)
+        remove_internal_keys(parsed)
+        return parsed
 
     def _why_not_in_process(self, task_vars):
         """None when running the module would mean running it with this Python on this machine, else why not."""
@@ -123,9 +215,10 @@ class PcapAction(ActionBase):
         if reason:
             return reason
         # The libraries this module needs, for this Python; the module would fail without them, and says so.
-        if REQUESTS_IMPORT_ERROR and module_options(self.MODULE).get('connection', True):
+        options = module_code(self.MODULE).MODULE_OPTIONS
+        if REQUESTS_IMPORT_ERROR and options.get('connection', True):
             return 'requests is not installed for the controller Python'
-        if module_options(self.MODULE).get('requires_jsonschema') and importlib.util.find_spec('jsonschema') is None:
+        if options.get('requires_jsonschema') and importlib.util.find_spec('jsonschema') is None:
             return 'jsonschema is not installed for the controller Python'
         return None
 
@@ -154,12 +247,6 @@ class PcapAction(ActionBase):
         if not is_controller_python(interpreter):
             return 'ansible_python_interpreter is %s, not the Python running Ansible (%s)' % (interpreter, sys.executable)
         return None
-
-    def _invocation_requested(self, task_vars):
-        """ansible-core 2.21+: whether the controller would send _ansible_inject_invocation=true to the module."""
-        if not INVOCATION_ON_REQUEST:
-            return False  # the in-process runner then adds the invocation, as AnsibleModule always did
-        return boolean(C.config.get_config_value('INJECT_INVOCATION', variables=task_vars), strict=False)
 
     @contextlib.contextmanager
     def _task_environment(self):

@@ -2,7 +2,7 @@
 # Copyright (c) cloudflare.pcap contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Helpers for unit tests: a scriptable HTTP server on loopback, and a way to run a module in-process."""
+"""Helpers for unit tests: a scriptable HTTP server on loopback, and a way to run a module's main() in the test process."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ import pytest
 import yaml
 
 from ansible.module_utils import basic
-from ansible_collections.cloudflare.pcap.plugins.plugin_utils._in_process import run_in_process
 
 ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
 CAPTURE_ID = '66802ca5668e47a2b82c2e6746e45037'
@@ -129,12 +128,6 @@ def module_args(args):
         yield
 
 
-# How run_module runs a module: as AnsibleModule (the module's main(), as AnsiballZ would run it) or through the
-# action plugins' in-process runner. tests/unit/plugins/modules/conftest.py runs every module test both ways.
-RUNNERS = ('AnsibleModule', 'in-process')
-RUNNER = RUNNERS[0]
-
-
 @contextlib.contextmanager
 def as_module_process():
     """A module runs in its own process, where ansible-core 2.19+ returns warnings with the result; in a test
@@ -155,21 +148,14 @@ def as_module_process():
 
 
 def warning_texts(result):
-    """The messages of a result's warnings: strings before ansible-core 2.19 and in-process, WarningSummary
-    structures from AnsibleModule after; the executor takes both."""
-    return [warning if isinstance(warning, str) else warning['event']['msg'] for warning in result.get('warnings', [])]
+    """The messages of a result's warnings: strings before ansible-core 2.19, WarningSummary structures (or their
+    dicts) after."""
+    return [warning if isinstance(warning, str) else warning['event']['msg'] if isinstance(warning, dict)
+            else warning.event.msg for warning in result.get('warnings', [])]
 
 
 def run_module(main, args, capsys):
-    """Run a module's main() (or its run() in-process); return (failed, result) from the JSON it prints."""
-    if RUNNER == 'in-process':
-        params = dict(args)
-        check_mode = params.pop('_ansible_check_mode', False)
-        task_name = params.pop('_ansible_module_name', None)
-        inject_invocation = params.pop('_ansible_inject_invocation', False)
-        result = run_in_process(main.__module__.rsplit('.', 1)[1], params, check_mode=check_mode, task_name=task_name,
-                                inject_invocation=inject_invocation)
-        return bool(result.get('failed')), result
+    """Run a module's main() as in a module's process; return (failed, result) from the JSON it prints."""
     with module_args(args), as_module_process():
         with pytest.raises(SystemExit) as exited:
             main()

@@ -38,10 +38,10 @@ ALL_BODY_FIELDS = ('type', 'system', 'time_limit', 'packet_limit', 'byte_limit',
 def build_capture_request(params, now=None):
     """The request body for POST /accounts/{account_id}/pcaps, from module parameters.
 
-    Only options the user set are sent. Raises PcapValidationError naming the option for any broken rule.
+    Only options the user set are sent. Raises PcapValidationError naming the option for any broken rule. Which
+    options each type requires is declared in capture_request's argument spec (required_if), and checked before.
     """
     capture_type = params['type']
-    _require(params, 'time_limit', 'is required')
     allowed = TYPE_ONLY_FIELDS[capture_type]
     for field in ALL_BODY_FIELDS:
         if field in ('type', 'system', 'time_limit', 'filter_v1') or field in allowed:
@@ -51,12 +51,10 @@ def build_capture_request(params, now=None):
                 'full' if capture_type == 'simple' else 'simple', capture_type))
 
     if capture_type == 'simple':
-        _require(params, 'packet_limit', 'is required for a simple capture')
         _check_range(params, 'time_limit', SIMPLE_TIME_LIMIT, 'for a simple capture')
     else:
         for field in ('colo_name', 'destination_conf'):
-            _require(params, field, 'is required for a full capture')
-            if not params[field].strip():
+            if params.get(field) is not None and not params[field].strip():
                 raise PcapValidationError(field, 'must not be empty')
         _check_range(params, 'time_limit', FULL_TIME_LIMIT, 'for a full capture')
         _check_range(params, 'byte_limit', BYTE_LIMIT)
@@ -102,11 +100,6 @@ def check_offset_time(value, now=None):
     if now - moment > OFFSET_WINDOW:
         raise PcapValidationError('offset_time', '%s is more than 24 hours ago; Cloudflare keeps 24 hours' % value)
     return moment
-
-
-def _require(params, field, rule):
-    if params.get(field) is None:
-        raise PcapValidationError(field, rule)
 
 
 def _check_range(params, field, bounds, context=''):

@@ -70,9 +70,8 @@ def test_check_mode_validates_and_sends_nothing(stub_api, connection_args, capsy
 @pytest.mark.parametrize('check_mode', [False, True])
 @pytest.mark.parametrize('args, option', [
     (dict(time_limit=301, packet_limit=10), 'time_limit'),
-    (dict(time_limit=60), 'packet_limit'),
     (dict(time_limit=60, packet_limit=10, colo_name='ord02'), 'colo_name'),
-    (dict(type='full', time_limit=60, destination_conf=BUCKET), 'colo_name'),
+    (dict(type='full', time_limit=60, colo_name=' ', destination_conf=BUCKET), 'colo_name'),
     (dict(time_limit=60, packet_limit=10, filter_v1={'source_address': 'not-an-ip'}), 'filter_v1.source_address'),
     (dict(time_limit=60, packet_limit=10, offset_time='2001-01-01T00:00:00Z'), 'offset_time'),
 ])
@@ -87,18 +86,61 @@ def test_bad_input_fails_naming_the_option_and_sends_nothing(stub_api, connectio
     (dict(account_id='1234'), 'account_id'),
     (dict(account_id='../../zones/' + 'a' * 20), 'account_id'),
     (dict(base_url='ftp://example.com'), 'base_url'),
-    (dict(api_token=None), 'api_token'),
-    (dict(api_email='soc@example.com'), 'api_token'),
-    (dict(api_token=None, api_email='soc@example.com'), 'api_key'),
+    (dict(api_token=''), 'api_token'),
     (dict(timeout=0), 'timeout'),
     (dict(api_token=TOKEN + '\n'), 'api_token'),
-    (dict(api_token=None, api_email='soc@example.com', api_key='key with space'), 'api_key'),
+    (dict(api_email='soc@example.com', api_key='key with space'), 'api_key'),
 ])
 def test_bad_connection_options_fail_before_any_request(stub_api, connection_args, capsys, args, option):
-    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=10, **args), capsys)
+    given = dict(connection_args, time_limit=60, packet_limit=10, **args)
+    if 'api_key' in args:
+        del given['api_token']
+    failed, result = run_module(capture_request.main, given, capsys)
     assert failed
     assert result['msg'].startswith(option + ': ')
     assert stub_api.requests == []
+
+
+GLOBAL_KEY = 'global-api-key-0123456789abcdef'  # long enough not to be censored inside the messages
+
+
+# The constraints declared in _module.py's COMMON_CONSTRAINTS and capture_request's required_if, as ansible-core
+# words them; the env fallbacks count as given (ansible-core applies them before the checks).
+@pytest.mark.parametrize('remove, add, environment, message', [
+    (['account_id'], {}, {}, 'missing required arguments: account_id'),
+    (['api_token'], {}, {}, 'one of the following is required: api_token, api_email, api_key'),
+    ([], {'api_email': 'soc@example.com'}, {}, 'parameters are mutually exclusive: api_token|api_email'),
+    ([], {}, {'CLOUDFLARE_API_KEY': GLOBAL_KEY}, 'parameters are mutually exclusive: api_token|api_key'),
+    (['api_token'], {'api_email': 'soc@example.com'}, {}, 'parameters are required together: api_email, api_key'),
+    (['api_token'], {}, {'CLOUDFLARE_API_KEY': GLOBAL_KEY}, 'parameters are required together: api_email, api_key'),
+    (['packet_limit'], {}, {}, 'type is simple but all of the following are missing: packet_limit'),
+    (['packet_limit'], {'type': 'full', 'destination_conf': BUCKET}, {},
+     'type is full but all of the following are missing: colo_name'),
+    (['packet_limit'], {'type': 'full'}, {}, 'type is full but all of the following are missing: colo_name, destination_conf'),
+], ids=['account_id', 'no credentials', 'token and email', 'token and key from the environment', 'email without key',
+        'key from the environment without email', 'simple without packet_limit', 'full without colo_name',
+        'full without either'])
+def test_declared_constraints_fail_before_any_request(stub_api, connection_args, capsys, monkeypatch, remove, add,
+                                                      environment, message):
+    given = dict(connection_args, time_limit=60, packet_limit=10, **add)
+    for option in remove:
+        del given[option]
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    failed, result = run_module(capture_request.main, given, capsys)
+    assert failed and result['msg'] == message
+    assert stub_api.requests == []
+
+
+@pytest.mark.parametrize('environment', [{'CLOUDFLARE_ACCOUNT_ID': ACCOUNT_ID, 'CLOUDFLARE_API_TOKEN': TOKEN},
+                                         {'CLOUDFLARE_ACCOUNT_ID': ACCOUNT_ID, 'CLOUDFLARE_EMAIL': 'soc@example.com',
+                                          'CLOUDFLARE_API_KEY': GLOBAL_KEY}], ids=['token', 'email and key'])
+def test_the_environment_satisfies_the_declared_constraints(stub_api, connection_args, capsys, monkeypatch, environment):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    given = dict(base_url=connection_args['base_url'], time_limit=60, packet_limit=10, _ansible_check_mode=True)
+    failed, result = run_module(capture_request.main, given, capsys)
+    assert not failed and result['request']['packet_limit'] == 10, result
 
 
 def test_api_error_reports_status_codes_and_sends_once(stub_api, connection_args, capsys):

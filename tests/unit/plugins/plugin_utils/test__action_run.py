@@ -3,20 +3,17 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 """PcapAction.run() with real ansible-core objects (Task, PlayContext, the local connection, Templar): what the
-task says (check mode, arguments, environment, async) reaches the module, in-process and as a module."""
+task says (check mode, arguments, environment, async) reaches the module, in-process and as a module; and the same
+tasks run both ways, the module way through AnsiballZ and a new Python as ansible-playbook runs it."""
 
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
 
-from ansible.parsing.dataloader import DataLoader
-from ansible.playbook.play_context import PlayContext
-from ansible.playbook.task import Task
-from ansible.plugins.loader import connection_loader
-from ansible.template import Templar
+from ansible.plugins import loader as plugin_loader
+from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 try:
     from ansible.template import trust_as_template  # ansible-core 2.19+: only trusted strings are templated
@@ -24,26 +21,17 @@ except ImportError:
     def trust_as_template(value):
         return value
 
-from ansible_collections.cloudflare.pcap.plugins.action import capture_info, capture_request
 from ansible_collections.cloudflare.pcap.plugins.plugin_utils import _action
-from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, warning_texts
+from ansible_collections.cloudflare.pcap.tests.unit.plugins.plugin_utils.action_helpers import (
+    IMPLICIT_LOCALHOST,
+    executor_warnings,
+    real_action,
+)
 
 CAPTURE = {'id': CAPTURE_ID, 'status': 'pending', 'type': 'simple', 'system': 'magic-transit', 'time_limit': 60,
            'packet_limit': 100}
-IMPLICIT_LOCALHOST = {'ansible_python_interpreter': sys.executable}
-
-
-def real_action(plugin, args, check_mode=False, environment=None, async_val=0):
-    task = Task()
-    task.action = 'cloudflare.pcap.%s' % plugin.ActionModule.MODULE
-    task.args = args
-    task.check_mode = check_mode
-    task.environment = environment
-    task.async_val = async_val
-    play_context = PlayContext()
-    connection = connection_loader.get('local', play_context)
-    loader = DataLoader()
-    return plugin.ActionModule(task, connection, play_context, loader, Templar(loader=loader), None)
+PCAP = bytes.fromhex('d4c3b2a1020004000000000000000000ffff000001000000')  # libpcap header, no packets
 
 
 def request_args(stub_api, **extra):
@@ -52,7 +40,7 @@ def request_args(stub_api, **extra):
 
 def test_check_mode_reaches_the_module_and_nothing_is_created(stub_api):
     stub_api.add(Reply(200, envelope([])))
-    result = real_action(capture_request, request_args(stub_api, api_token=TOKEN), check_mode=True).run(
+    result = real_action('capture_request', request_args(stub_api, api_token=TOKEN), check_mode=True).run(
         task_vars=IMPLICIT_LOCALHOST)
     assert result['changed'] is True and 'id' not in result, result
     assert result['request'] == {'type': 'simple', 'system': 'magic-transit', 'time_limit': 60, 'packet_limit': 100}
@@ -61,7 +49,7 @@ def test_check_mode_reaches_the_module_and_nothing_is_created(stub_api):
 
 def test_without_check_mode_the_capture_is_requested(stub_api):
     stub_api.add(Reply(200, envelope([])), Reply(200, envelope(CAPTURE)))
-    result = real_action(capture_request, request_args(stub_api, api_token=TOKEN)).run(task_vars=IMPLICIT_LOCALHOST)
+    result = real_action('capture_request', request_args(stub_api, api_token=TOKEN)).run(task_vars=IMPLICIT_LOCALHOST)
     assert result['changed'] is True and result['id'] == CAPTURE_ID, result
     assert [request['method'] for request in stub_api.requests] == ['GET', 'POST']
     assert stub_api.requests[1]['body']['packet_limit'] == 100
@@ -70,7 +58,7 @@ def test_without_check_mode_the_capture_is_requested(stub_api):
 def test_the_task_environment_supplies_the_credentials(stub_api, monkeypatch):
     monkeypatch.delenv('CLOUDFLARE_API_TOKEN', raising=False)
     stub_api.add(Reply(200, envelope(CAPTURE)))
-    subject = real_action(capture_info, dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID),
+    subject = real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID),
                           environment=[{'CLOUDFLARE_API_TOKEN': TOKEN}])
     result = subject.run(task_vars=IMPLICIT_LOCALHOST)
     assert not result.get('failed'), result
@@ -79,7 +67,7 @@ def test_the_task_environment_supplies_the_credentials(stub_api, monkeypatch):
 
 
 def test_failures_come_back_as_the_task_result(stub_api):
-    result = real_action(capture_request, request_args(stub_api, api_token=TOKEN, time_limit=301)).run(
+    result = real_action('capture_request', request_args(stub_api, api_token=TOKEN, time_limit=301)).run(
         task_vars=IMPLICIT_LOCALHOST)
     assert result['failed'] is True and result['msg'].startswith('time_limit: must be between 1 and 300')
     assert not stub_api.requests
@@ -87,8 +75,8 @@ def test_failures_come_back_as_the_task_result(stub_api):
 
 def test_inject_invocation_is_honoured_where_ansible_core_has_it(stub_api):
     stub_api.add(Reply(200, envelope(CAPTURE)))
-    subject = real_action(capture_info, dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID,
-                                             api_token=TOKEN))
+    subject = real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID,
+                                               api_token=TOKEN))
     result = subject.run(task_vars=dict(IMPLICIT_LOCALHOST, ansible_inject_invocation=True))
     # ansible-core 2.21+ adds the invocation when asked; earlier versions always add it.
     assert result['invocation']['module_args']['api_token'] == 'VALUE_SPECIFIED_IN_NO_LOG_PARAMETER'
@@ -109,7 +97,7 @@ class ModuleRun:
 
 
 def test_the_opt_out_runs_the_module(stub_api, monkeypatch):
-    subject = real_action(capture_info, dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID))
+    subject = real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID))
     module_run = ModuleRun(monkeypatch, subject)
     task_vars = dict(IMPLICIT_LOCALHOST, cloudflare_pcap_in_process=trust_as_template('{{ 1 > 2 }}'))
     result = subject.run(task_vars=task_vars)
@@ -120,7 +108,7 @@ def test_the_opt_out_runs_the_module(stub_api, monkeypatch):
 
 
 def test_async_runs_the_module_wrapped_and_keeps_its_folder(stub_api, monkeypatch):
-    subject = real_action(capture_info, dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID),
+    subject = real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID),
                           async_val=60)
     module_run = ModuleRun(monkeypatch, subject)
     assert subject.run(task_vars=IMPLICIT_LOCALHOST)['ran_as'] == 'module'
@@ -130,7 +118,7 @@ def test_async_runs_the_module_wrapped_and_keeps_its_folder(stub_api, monkeypatc
 
 @pytest.mark.parametrize('interpreter', ['/opt/other/bin/python3', 'auto'])
 def test_another_python_runs_the_module(stub_api, monkeypatch, interpreter):
-    subject = real_action(capture_info, dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID))
+    subject = real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID))
     module_run = ModuleRun(monkeypatch, subject)
     assert subject.run(task_vars={'ansible_python_interpreter': interpreter})['ran_as'] == 'module'
     assert len(module_run.calls) == 1
@@ -140,6 +128,46 @@ def test_the_in_process_decision_is_logged(stub_api, monkeypatch):
     messages = []
     monkeypatch.setattr(_action.display, 'vvv', lambda msg, host=None: messages.append(msg))
     stub_api.add(Reply(200, envelope(CAPTURE)))
-    real_action(capture_info, dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID,
-                                   api_token=TOKEN)).run(task_vars=IMPLICIT_LOCALHOST)
+    real_action('capture_info', dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, id=CAPTURE_ID,
+                                     api_token=TOKEN)).run(task_vars=IMPLICIT_LOCALHOST)
     assert messages == ['cloudflare.pcap.capture_info runs in-process on the controller']
+
+
+@pytest.fixture
+def module_loader():
+    """ansible-core finds a module by its name with its collection loader, which ansible-test units installs before
+    the collection is imported; a plain pytest run imports it without, and cannot run a module as a module."""
+    if AnsibleCollectionConfig.collection_finder is None:
+        pytest.skip('needs the collection loader of ansible-test units (tests/tools/run_tests.py --stages units)')
+    return plugin_loader
+
+
+def both_ways_for_real(loader, module_name, args, check_mode=False):
+    """The task result of PcapAction.run() for a localhost task: in-process, and with the opt-out as a module
+    through AnsiballZ in a new Python."""
+    results = []
+    for in_process in (True, False):
+        subject = real_action(module_name, args, check_mode=check_mode)
+        subject._shared_loader_obj = loader
+        with executor_warnings() as with_warnings:
+            results.append(with_warnings(subject.run(task_vars=dict(IMPLICIT_LOCALHOST, cloudflare_pcap_in_process=in_process))))
+    return results
+
+
+def test_a_file_summary_is_the_same_both_ways(module_loader, tmp_path):
+    path = tmp_path / 'empty.pcap'
+    path.write_bytes(PCAP)
+    in_process, as_module = both_ways_for_real(module_loader, 'capture_summary', {'path': str(path)}, check_mode=True)
+    assert in_process == as_module
+    assert in_process['packets'] == 0 and in_process['changed'] is False
+
+
+def test_a_failure_with_a_warning_is_the_same_both_ways(module_loader, stub_api):
+    args = dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, api_token=TOKEN, id=CAPTURE_ID, validate_certs=False)
+    stub_api.add(Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}])),
+                 Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}])))
+    in_process, as_module = both_ways_for_real(module_loader, 'capture_info', args)
+    assert in_process == as_module
+    assert in_process['failed'] is True and in_process['status_code'] == 403
+    assert warning_texts(in_process)[0].startswith('validate_certs=false')
+    assert len(stub_api.requests) == 2

@@ -94,19 +94,10 @@ def test_byte_limit_bounds(byte_limit, accepted):
         rejects('byte_limit: must be between 1 and 1000000000', full(byte_limit=byte_limit))
 
 
-def test_simple_requires_packet_limit():
-    rejects('packet_limit: is required for a simple capture', params(time_limit=60))
-
-
 @pytest.mark.parametrize('field, value', [('byte_limit', 10), ('colo_name', 'ord02'), ('destination_conf', BUCKET)])
 def test_simple_rejects_full_only_fields(field, value):
     message = rejects(field + ': ', simple(**{field: value}))
     assert 'only applies to full captures, not to type=simple' in message
-
-
-@pytest.mark.parametrize('field', ['colo_name', 'destination_conf'])
-def test_full_requires_colo_and_bucket(field):
-    rejects(field + ': is required for a full capture', full(**{field: None}))
 
 
 @pytest.mark.parametrize('field', ['colo_name', 'destination_conf'])

@@ -60,7 +60,9 @@ load_simulator_module('cfpcap_spec')
 SIMULATOR_RULES = load_simulator_module('cfpcap_rules')
 CONTRACT = sys.modules['cfpcap_spec'].OpenApiContract.from_file(os.path.join(ROOT, 'docs', 'openapi', 'pcaps.openapi.json'))
 
-# After the argument spec, int options are int or None and str options are str or None. The strategies lean
+# After the argument spec, int options are int or None and str options are str or None, but for the options it
+# requires: time_limit always, packet_limit for a simple capture, colo_name and destination_conf for a full one
+# (required_if). The strategies lean
 # towards values near the documented bounds, so that most examples are accepted and checked, but any value can come.
 any_int = st.integers(min_value=-2 ** 40, max_value=2 ** 40)
 any_text = st.text(max_size=40)
@@ -98,13 +100,13 @@ colo_names = mostly(st.sampled_from(['ord02', 'sfo06', 'fra01']), st.sampled_fro
 buckets = mostly(st.sampled_from(['s3://pcaps-bucket?region=us-east-1', 'r2://pcaps', 'gs://pcaps']), st.just(' ') | any_text)
 simple_params = st.fixed_dictionaries({
     'type': st.just('simple'), 'system': st.just('magic-transit'),
-    'time_limit': maybe(near(1, 300)), 'packet_limit': maybe(near(1, 10000)), 'byte_limit': rarely(any_int),
+    'time_limit': near(1, 300), 'packet_limit': near(1, 10000), 'byte_limit': rarely(any_int),
     'colo_name': rarely(colo_names), 'destination_conf': rarely(buckets), 'filter_v1': filters, 'offset_time': maybe(timestamps),
 })
 full_params = st.fixed_dictionaries({
     'type': st.just('full'), 'system': st.just('magic-transit'),
-    'time_limit': maybe(near(1, 86400)), 'packet_limit': maybe(near(1, 10000)), 'byte_limit': maybe(near(1, 10 ** 9)),
-    'colo_name': maybe(colo_names), 'destination_conf': maybe(buckets), 'filter_v1': filters, 'offset_time': rarely(timestamps),
+    'time_limit': near(1, 86400), 'packet_limit': maybe(near(1, 10000)), 'byte_limit': maybe(near(1, 10 ** 9)),
+    'colo_name': colo_names, 'destination_conf': buckets, 'filter_v1': filters, 'offset_time': rarely(timestamps),
 })
 params = simple_params | full_params
 
