@@ -16,7 +16,7 @@ description:
     the module, false for any other value.
   - An octal string of three or four digits, with or without a leading V(0), such as V('0600') or V('640'); or an
     integer from V(0) to V(4095), which is what YAML makes of an unquoted V(0640).
-  - Use it to refuse a mode before a capture is requested, as the role C(cloudflare.pcap.incident_capture) does:
+  - Use it to refuse a mode before a capture is requested, as the role C(cloudflare.pcap.incident_capture) does;
     Cloudflare allows one simple capture a minute, and a capture that cannot be saved is lost.
 options:
   _input:

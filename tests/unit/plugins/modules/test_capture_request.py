@@ -58,7 +58,6 @@ def test_creates_a_capture_and_returns_id_status_capture_request(stub_api, conne
     assert stub_api.requests[1]['path'] == '/client/v4/accounts/%s/pcaps' % ACCOUNT_ID
 
 
-
 def test_pcap_is_the_capture_under_its_deprecated_name(stub_api, connection_args, capsys):
     stub_api.add(listed(), created())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
@@ -76,6 +75,7 @@ def test_pcap_is_tagged_deprecated_until_0_2_0_where_ansible_core_can_tag():
     assert deprecation.version == '0.2.0' and deprecation.deprecator.resolved_name == 'cloudflare.pcap'
     assert 'capture' in deprecation.help_text
     assert tags.Deprecated.get_tag(keys['capture']) is None
+
 
 def test_check_mode_validates_and_sends_nothing(stub_api, connection_args, capsys):
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
