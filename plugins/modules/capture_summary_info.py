@@ -57,7 +57,7 @@ options:
       - How many flows, source addresses and destination addresses RV(summary) lists, the busiest first.
       - V(0) lists none; the counts and protocols are still there.
       - The same option as O(cloudflare.pcap.capture_download#module:summary_top).
-      - The alias O(top) is deprecated and will be removed in cloudflare.pcap 0.2.0; use O(summary_top).
+      - The alias C(top) is deprecated and will be removed in cloudflare.pcap 0.2.0; use O(summary_top).
     type: int
     default: 10
     aliases: [top]
