@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_request
-from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module, untagged
 
 BUCKET = 'r2://pcaps?account-id=0123&access-key-id=AKIAEXAMPLE&secret-access-key=TOPSECRETVALUE'
 DOCUMENTED = yaml.safe_load(capture_request.RETURN)
@@ -62,9 +62,7 @@ def test_pcap_is_the_capture_under_its_deprecated_name(stub_api, connection_args
     stub_api.add(listed(), created())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
     assert not failed
-    # A module's JSON carries a deprecated value as {"value": ..., "tags": [...]} on ansible-core 2.19 and later.
-    pcap = result['pcap']['value'] if '__ansible_type' in result['pcap'] else result['pcap']
-    assert pcap == result['capture'] == capture_record()
+    assert untagged(result)['pcap'] == result['capture'] == capture_record()
 
 
 def test_pcap_is_tagged_deprecated_until_0_2_0_where_ansible_core_can_tag():

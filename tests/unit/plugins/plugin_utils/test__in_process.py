@@ -37,6 +37,7 @@ def both_ways(monkeypatch, stub_api, capsys, module, args, replies):
         monkeypatch.setattr(helpers, 'RUNNER', runner)
         stub_api.add(*replies)
         failed, result = run_module(module.main, dict(args), capsys)
+        result = helpers.untagged(result)
         if 'warnings' in result:
             result['warnings'] = warning_texts(result)
         results.append((failed, result))
