@@ -55,6 +55,8 @@ def ansible_lint_examples(session: nox.Session) -> None:
     """ansible-lint (production profile, offline) over each module's EXAMPLES, turned into a playbook."""
     session.install('ansible-lint', 'ansible-core')
     examples_dir = os.path.join(session.create_tmp(), 'examples')
+    # The tmp directory outlives the session: a renamed module's old playbook would be linted again.
+    shutil.rmtree(examples_dir, ignore_errors=True)
     session.run('python', os.path.join('tests', 'lint', 'extract_examples.py'), examples_dir)
     playbooks = sorted(glob.glob(os.path.join(examples_dir, '*.yml')))
     if not playbooks:

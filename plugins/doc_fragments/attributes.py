@@ -38,6 +38,27 @@ attributes:
     support: full
 '''
 
+    # Every module that only reads (an _info module): what check mode, diff mode and a second run mean for it.
+    # Used with DOCUMENTATION above, which describes check_mode and diff_mode.
+    INFO_MODULE = r'''
+options: {}
+attributes:
+  check_mode:
+    support: full
+    details:
+      - This action does not modify state.
+  diff_mode:
+    support: N/A
+    details:
+      - This action does not modify state.
+  idempotent:
+    description:
+      - When run twice in a row with the same arguments, the second run reports no change.
+    support: full
+    details:
+      - This action does not modify state.
+'''
+
     # Membership of the action group, so one module_defaults entry configures every module.
     ACTIONGROUP_ALL = r'''
 options: {}

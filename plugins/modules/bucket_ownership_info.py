@@ -22,15 +22,7 @@ extends_documentation_fragment:
   - cloudflare.pcap.common
   - cloudflare.pcap.attributes
   - cloudflare.pcap.attributes.actiongroup_all
-attributes:
-  check_mode:
-    support: full
-    details:
-      - The module only reads, so it runs the same in check mode.
-  diff_mode:
-    support: N/A
-    details:
-      - The module changes nothing.
+  - cloudflare.pcap.attributes.info_module
 options:
   destination_conf:
     description:

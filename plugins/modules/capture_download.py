@@ -25,7 +25,7 @@ description:
   - Returns RV(summary), what is in the file at a glance (packets, bytes, time span, the busiest flows (ready for
     O(cloudflare.pcap.capture_request#module:filter_v1)), protocols and addresses), read from the headers that are
     there. It is computed when the file is checked, right after the download, and also for an existing O(dest)
-    that is kept. M(cloudflare.pcap.capture_summary) returns the same for any local capture file.
+    that is kept. M(cloudflare.pcap.capture_summary_info) returns the same for any local capture file.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
 extends_documentation_fragment:
@@ -147,7 +147,7 @@ summary:
       C(destination_port) (left out for protocols without ports), C(protocol) (the IP protocol number), C(packets),
       C(bytes) (original lengths on the wire), and C(filter_v1), the same addresses, ports and protocol alone, ready
       for O(cloudflare.pcap.capture_request#module:filter_v1).
-    - M(cloudflare.pcap.capture_summary) documents every key.
+    - M(cloudflare.pcap.capture_summary_info) documents every key.
   returned: success, except in check mode when nothing is on disk yet
   type: dict
   sample:

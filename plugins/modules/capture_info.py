@@ -28,15 +28,7 @@ extends_documentation_fragment:
   - cloudflare.pcap.common
   - cloudflare.pcap.attributes
   - cloudflare.pcap.attributes.actiongroup_all
-attributes:
-  check_mode:
-    support: full
-    details:
-      - This action does not modify state.
-  diff_mode:
-    support: N/A
-    details:
-      - This action does not modify state.
+  - cloudflare.pcap.attributes.info_module
 options:
   id:
     description:

@@ -230,10 +230,11 @@ status:
   returned: success, except in check mode
   type: str
   sample: pending
-pcap:
+capture:
   description:
     - The capture as Cloudflare returned it, with O(destination_conf) masked. Cloudflare does not echo
       O(packet_limit).
+    - The same key as in the results of the other modules of the collection.
   returned: success, except in check mode
   type: dict
   sample:
@@ -247,6 +248,16 @@ pcap:
       destination_address: 203.0.113.10
       destination_port: 443
       protocol: 6
+pcap:
+  description:
+    - The same as RV(capture).
+    - B(This return value is deprecated and will be removed from cloudflare.pcap 0.2.0.) Use RV(capture) instead.
+      With ansible-core 2.19 or newer, a task that uses it gets a deprecation warning.
+  returned: success, except in check mode
+  type: dict
+  sample:
+    id: 66802ca5668e47a2b82c2e6746e45037
+    status: pending
 elapsed:
   description: Seconds spent waiting for the capture to finish.
   returned: success, when O(wait=true)
@@ -314,6 +325,11 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operatio
 from ansible_collections.cloudflare.pcap.plugins.module_utils._validation import PcapValidationError, masked
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import WaitTimeout
 
+try:
+    from ansible.module_utils.datatag import deprecate_value
+except ImportError:  # ansible-core before 2.19 cannot tag a value; RETURN and the changelog say it is deprecated
+    deprecate_value = None
+
 FILTER_OPTIONS = dict(
     source_address=dict(type='str'),
     destination_address=dict(type='str'),
@@ -365,16 +381,26 @@ def main():
             capture, elapsed = wait_for_capture(module.client, capture, module.params['wait_timeout'])
         except WaitTimeout as exc:
             module.fail_json(msg=still_waiting_message(capture['id'], exc) + '; it goes on, look again with capture_info',
-                             status=exc.last.get('status'), pcap=masked(exc.last), elapsed=round(exc.elapsed, 1), **result)
+                             status=exc.last.get('status'), elapsed=round(exc.elapsed, 1), **_capture_keys(exc.last), **result)
         except CloudflareAPIError as exc:
-            module.fail_api(exc, status=capture.get('status'), pcap=masked(capture), **result)
+            module.fail_api(exc, status=capture.get('status'), **_capture_keys(capture), **result)
         result['elapsed'] = round(elapsed, 1)
-    result.update(status=capture.get('status'), pcap=masked(capture))
+    result.update(status=capture.get('status'), **_capture_keys(capture))
     if capture.get('status') in FAILED_STATUSES:
         module.fail_json(msg=failure_message(capture), **result)
     if module.params['wait'] and capture.get('status') == UNKNOWN_STATUS:
         module.fail_json(msg=unknown_status_message(capture), **result)
     module.exit_json(**result)
+
+
+def _capture_keys(capture):
+    """The capture under its name, `capture`, and under `pcap`, its deprecated name until 0.2.0."""
+    shown = masked(capture)
+    pcap = dict(shown)
+    if deprecate_value is not None:
+        pcap = deprecate_value(pcap, 'The pcap return value of cloudflare.pcap.capture_request is deprecated',
+                               version='0.2.0', collection_name='cloudflare.pcap', help_text='Use capture instead.')
+    return dict(capture=shown, pcap=pcap)
 
 
 if __name__ == '__main__':

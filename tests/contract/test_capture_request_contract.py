@@ -84,7 +84,7 @@ def test_reuses_an_identical_capture_in_progress(proxy, status: str) -> None:
     assert result['changed'] is False
     assert result['id'] == EXAMPLE_CAPTURE_ID
     assert result['status'] == status
-    assert result['pcap']['filter_v1'] == EXAMPLE_FILTER
+    assert result['capture']['filter_v1'] == EXAMPLE_FILTER
 
 
 @pytest.mark.parametrize('difference', [{'time_limit': 60}, {'filter_v1': dict(EXAMPLE_FILTER, destination_port=443)}, {'filter_v1': None}])

@@ -25,7 +25,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
 PAYLOADS = os.path.join(HERE, 'payloads')
 SIM_SCRIPT = os.path.join(REPO_ROOT, 'tests', 'simulator', 'cfpcap_sim.py')
-PLAYBOOK = os.path.join(REPO_ROOT, 'extensions', 'eda', 'playbooks', 'attack_capture.yml')
 RULEBOOK = 'cloudflare.pcap.attack_capture'
 TOKEN = 'cfsim-token-0000000000000000000000000000000'
 ACCOUNT = '023e105f4ecef8ad9ca31a8372d0c353'
@@ -186,7 +185,8 @@ def simulator(tmp_path_factory):
 @pytest.fixture(scope='module')
 def rulebook(prerequisites, simulator, tmp_path_factory):
     work = tmp_path_factory.mktemp('eda')
-    # ansible-rulebook finds cloudflare.pcap (rulebook, source, filter, role) through ansible-galaxy on this path.
+    # ansible-rulebook finds cloudflare.pcap (rulebook, source, filter, the playbook cloudflare.pcap.attack_capture,
+    # role) through ansible-galaxy on this path; it runs in another directory, so no path is relative to the checkout.
     collection_dir = work / 'collections' / 'ansible_collections' / 'cloudflare'
     collection_dir.mkdir(parents=True)
     os.symlink(REPO_ROOT, str(collection_dir / 'pcap'))
@@ -196,7 +196,7 @@ def rulebook(prerequisites, simulator, tmp_path_factory):
                          '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n', encoding='utf-8')
     port = free_port()
     variables = work / 'vars.yml'
-    variables.write_text(json.dumps({'webhook_port': port, 'capture_dest_dir': dest_dir, 'capture_playbook': PLAYBOOK,
+    variables.write_text(json.dumps({'webhook_port': port, 'capture_dest_dir': dest_dir,
                                      'capture_time_limit': 60, 'capture_packet_limit': 200}), encoding='utf-8')
     secret = 'eda-test-' + secrets.token_hex(16)
     bin_dir = os.path.dirname(find_program('ansible-rulebook'))

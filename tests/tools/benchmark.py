@@ -15,7 +15,7 @@ it asserts nothing about time.
    uri + until + get_url; the simulator finishes every capture after a fixed time, reported as overhead on top
 3. API requests spent while waiting for a capture, measured for one duration and computed for longer ones
 4. where the time of one capture_request goes, in-process and as a module
-5. CPU time of the capture summary (capture_download's summary, capture_summary) of a 10,000-packet capture
+5. CPU time of the capture summary (capture_download's summary, capture_summary_info) of a 10,000-packet capture
 """
 
 from __future__ import annotations

@@ -180,3 +180,14 @@ def assert_matches_return_docs(module, result, outcome):
     promised = {key for key, doc in documented.items() if doc['returned'] == 'always' or doc['returned'] == outcome}
     missing = promised - returned
     assert not missing, 'RETURN promises %s for %r but the result lacks them' % (sorted(missing), outcome)
+
+
+def untagged(result):
+    """The result as the controller reads it: ansible-core 2.19+ prints a value that a module tagged (a deprecated
+    return value, such as capture_request's pcap) as {"__ansible_type": "_AnsibleTagged...", "value": ...}, and the
+    controller decodes that back to the value, which is also what the in-process runner returns."""
+    def value_of(value):
+        if isinstance(value, dict) and str(value.get('__ansible_type', '')).startswith('_AnsibleTagged'):
+            return value['value']
+        return value
+    return {key: value_of(value) for key, value in result.items()}

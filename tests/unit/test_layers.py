@@ -26,7 +26,7 @@ LAYERS = (
     (3, RESOURCES),
     (4, ('plugins.module_utils._module',)),
     (5, ('plugins.modules',)),
-    (6, ('plugins.plugin_utils',)),
+    (6, ('plugins.plugin_utils', 'plugins.test')),
     (7, ('plugins.action',)),
     (0, ('plugins.doc_fragments',)),
 )

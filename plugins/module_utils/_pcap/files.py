@@ -45,7 +45,7 @@ def parse_mode(mode):
         value = int(mode, 8)
     else:
         raise DownloadError("mode: must be an octal string such as '0600', got %r" % (mode,))
-    if value > 0o7777:
+    if not 0 <= value <= 0o7777:
         raise DownloadError('mode: %o is not a file mode' % value)
     return value
 

@@ -39,8 +39,8 @@ SETUP = {
     'capture_download': FINISHED_CAPTURE,
     'capture_info': FINISHED_CAPTURE,
     'capture_request': [],
-    'capture_summary': FINISHED_CAPTURE,
     'capture_stop': RUNNING_FULL_CAPTURE,
+    'capture_summary_info': FINISHED_CAPTURE,
 }
 
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_request
-from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module, untagged
 
 BUCKET = 'r2://pcaps?account-id=0123&access-key-id=AKIAEXAMPLE&secret-access-key=TOPSECRETVALUE'
 DOCUMENTED = yaml.safe_load(capture_request.RETURN)
@@ -43,19 +43,36 @@ def fast_polls(monkeypatch):
     monkeypatch.setattr(_waiter, 'MAX_INTERVAL', 0.01)
 
 
-def test_creates_a_capture_and_returns_id_status_pcap_request(stub_api, connection_args, capsys):
+def test_creates_a_capture_and_returns_id_status_capture_request(stub_api, connection_args, capsys):
     stub_api.add(listed(), created())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            filter_v1={'destination_port': 443}), capsys)
     assert not failed
     assert result['changed'] is True
     assert result['id'] == CAPTURE_ID and result['status'] == 'pending'
-    assert result['pcap']['id'] == CAPTURE_ID
+    assert result['capture']['id'] == CAPTURE_ID
     expected_body = {'type': 'simple', 'system': 'magic-transit', 'time_limit': 60, 'packet_limit': 100,
                      'filter_v1': {'destination_port': 443}}
     assert result['request'] == expected_body
     assert [(r['method'], r['body']) for r in stub_api.requests] == [('GET', None), ('POST', expected_body)]
     assert stub_api.requests[1]['path'] == '/client/v4/accounts/%s/pcaps' % ACCOUNT_ID
+
+
+def test_pcap_is_the_capture_under_its_deprecated_name(stub_api, connection_args, capsys):
+    stub_api.add(listed(), created())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert not failed
+    assert untagged(result)['pcap'] == result['capture'] == capture_record()
+
+
+def test_pcap_is_tagged_deprecated_until_0_2_0_where_ansible_core_can_tag():
+    tags = pytest.importorskip('ansible.module_utils._internal._datatag._tags')
+    keys = capture_request._capture_keys(capture_record(destination_conf=BUCKET))
+    assert keys['pcap'] == keys['capture'] and 'TOPSECRETVALUE' not in repr(keys)
+    deprecation = tags.Deprecated.get_tag(keys['pcap'])
+    assert deprecation.version == '0.2.0' and deprecation.deprecator.resolved_name == 'cloudflare.pcap'
+    assert 'capture' in deprecation.help_text
+    assert tags.Deprecated.get_tag(keys['capture']) is None
 
 
 def test_check_mode_validates_and_sends_nothing(stub_api, connection_args, capsys):
@@ -164,7 +181,7 @@ def test_bucket_secrets_never_appear_in_the_result(stub_api, connection_args, ca
     assert stub_api.requests[1]['body']['destination_conf'] == BUCKET
     assert 'TOPSECRETVALUE' not in repr(result) and TOKEN not in repr(result)
     assert result['request']['destination_conf'] == 'r2://pcaps?********'
-    assert result['pcap']['destination_conf'] == 'r2://pcaps?********'
+    assert result['capture']['destination_conf'] == 'r2://pcaps?********'
 
 
 def test_success_without_a_capture_object_is_an_error(stub_api, connection_args, capsys):
@@ -255,7 +272,7 @@ def test_wait_polls_until_the_capture_succeeds(stub_api, connection_args, capsys
                  created(status='success'))
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            wait=True), capsys)
-    assert not failed and result['status'] == 'success' and result['pcap']['status'] == 'success'
+    assert not failed and result['status'] == 'success' and result['capture']['status'] == 'success'
     assert result['elapsed'] >= 0
     assert [r['method'] for r in stub_api.requests] == ['GET', 'POST', 'GET', 'GET', 'GET']
 
@@ -275,7 +292,7 @@ def test_wait_timeout_fails_with_the_last_capture_seen(stub_api, connection_args
                                                            wait=True, wait_timeout=0), capsys)
     assert failed and result['changed'] is True
     assert result['msg'].startswith('Packet capture %s is still pending after waiting 0 s' % CAPTURE_ID)
-    assert result['pcap']['id'] == CAPTURE_ID and result['status'] == 'pending'
+    assert result['capture']['id'] == CAPTURE_ID and result['status'] == 'pending'
 
 
 def test_a_failing_duplicate_check_stops_the_request_and_says_how_to_force_it(stub_api, connection_args, capsys):

@@ -135,7 +135,7 @@ def test_check_mode_download_says_dest_is_absent(stub_api, connection_args, caps
 def test_capture_summary_results_are_identical(stub_api, capsys, tmp_path):
     path = tmp_path / 'empty.pcap'
     path.write_bytes(PCAP)
-    as_a_module, in_process_result = both_ways(stub_api, capsys, 'capture_summary', {'path': str(path)}, [])
+    as_a_module, in_process_result = both_ways(stub_api, capsys, 'capture_summary_info', {'path': str(path)}, [])
     assert as_a_module == in_process_result
     assert in_process_result['packets'] == 0 and 'owner' not in in_process_result
 

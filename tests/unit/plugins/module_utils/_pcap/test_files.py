@@ -37,7 +37,8 @@ def test_a_missing_directory_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize('mode, expected', [('0600', 0o600), ('640', 0o640), ('0o644', None), (0o640, 0o640),
-                                            ('u+rw', None), (True, None), ('99999', None)])
+                                            ('u+rw', None), (True, None), ('99999', None), (0o10000, None),
+                                            (-1, None), (0, 0), ('0000', 0)])
 def test_modes(mode, expected):
     if expected is None:
         with pytest.raises(DownloadError, match='^mode: '):

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r'''
-module: capture_summary
+module: capture_summary_info
 short_description: Summarise a local pcap or pcapng file, its busiest flows first
 version_added: 0.1.0
 description:
@@ -29,45 +29,38 @@ description:
     Python; the unit tests check its figures against dpkt's on files of every format above.
   - A damaged file, or one that is not a capture, fails the task with a message that says what is wrong and at
     which byte offset.
+  - Until cloudflare.pcap 0.2.0, its former name C(cloudflare.pcap.capture_summary) still works and redirects here,
+    with a deprecation warning.
 author:
   - cloudflare.pcap maintainers (@cloudflare-pcap)
+extends_documentation_fragment:
+  - cloudflare.pcap.attributes
+  - cloudflare.pcap.attributes.info_module
 attributes:
-  check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying the Cloudflare account.
-    support: full
-    details:
-      - The module only reads the file; check mode returns the same summary.
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
-    support: none
   platform:
-    description: Target OS/families that can be operated against.
     support: full
     details:
       - Reads a file on the host that runs the module.
     platforms: posix
   action:
-    description: Indicates this has a corresponding action plugin so some parts of the options can be executed on
-      the controller.
-    support: full
     details:
       - On the controller with its own Python, the action plugin runs the module's code in Ansible's worker process
         instead of starting a new Python, as for the other modules of the collection.
-  async:
-    description: Supports being used with the C(async) keyword.
-    support: full
 options:
   path:
     description:
       - The capture file to summarise.
     type: path
     required: true
-  top:
+  summary_top:
     description:
       - How many flows, source addresses and destination addresses RV(summary) lists, the busiest first.
       - V(0) lists none; the counts and protocols are still there.
+      - The same option as O(cloudflare.pcap.capture_download#module:summary_top).
+      - The alias C(top) is deprecated and will be removed in cloudflare.pcap 0.2.0; use O(summary_top).
     type: int
     default: 10
+    aliases: [top]
 seealso:
   - module: cloudflare.pcap.capture_download
     description: Downloads a simple capture and returns the same summary.
@@ -84,9 +77,9 @@ EXAMPLES = r'''
   register: download
 
 - name: Summarise the downloaded file, with its five busiest flows
-  cloudflare.pcap.capture_summary:
+  cloudflare.pcap.capture_summary_info:
     path: "{{ incident_dir }}/evidence.pcap"
-    top: 5
+    summary_top: 5
   register: evidence
 
 - name: Name the busiest flow
@@ -175,7 +168,7 @@ summary:
     flows:
       description:
         - The busiest flows (source and destination address and port, protocol), most packets first, then most
-          bytes; O(top) of them.
+          bytes; O(summary_top) of them.
         - The ports are left out for protocols without ports, such as ICMP, and for IP fragments after the first.
       type: list
       elements: dict
@@ -229,13 +222,13 @@ summary:
         - {protocol: 6, packets: 431, bytes: 340120}
         - {protocol: 17, packets: 69, bytes: 32721}
     sources:
-      description: The busiest source addresses (O(top) of them), with their packets and bytes.
+      description: The busiest source addresses (O(summary_top) of them), with their packets and bytes.
       type: list
       elements: dict
       sample:
         - {address: 198.51.100.7, packets: 212, bytes: 301888}
     destinations:
-      description: The busiest destination addresses (O(top) of them), with their packets and bytes.
+      description: The busiest destination addresses (O(summary_top) of them), with their packets and bytes.
       type: list
       elements: dict
       sample:
@@ -256,7 +249,8 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary impo
 
 ARGUMENT_SPEC = dict(
     path=dict(type='path', required=True),
-    top=dict(type='int', default=10),
+    summary_top=dict(type='int', default=10, aliases=['top'],
+                     deprecated_aliases=[dict(name='top', version='0.2.0', collection_name='cloudflare.pcap')]),
 )
 
 # connection=False: none of the collection's connection options, no credentials.
@@ -266,9 +260,9 @@ MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, con
 def main():
     module = PcapModule(**MODULE_OPTIONS)
     path = module.params['path']
-    top = module.params['top']
+    top = module.params['summary_top']
     if top < 0:
-        module.fail_json(msg='top: must be 0 or more, got %d' % top)
+        module.fail_json(msg='summary_top: must be 0 or more, got %d' % top)
     if not os.path.exists(path):
         module.fail_json(msg='path: %s does not exist' % path)
     if os.path.isdir(path):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Runs cloudflare.pcap.capture_summary in-process on the controller when that is where it would run (see _action.py)."""
+"""Runs cloudflare.pcap.capture_summary_info in-process on the controller when that is where it would run (see _action.py)."""
 
 from __future__ import annotations
 
@@ -11,4 +11,4 @@ from ansible_collections.cloudflare.pcap.plugins.plugin_utils._action import Pca
 
 
 class ActionModule(PcapAction):
-    MODULE = 'capture_summary'
+    MODULE = 'capture_summary_info'

@@ -2,7 +2,7 @@
 # Copyright (c) cloudflare.pcap contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""capture_summary: a local capture file summarised without credentials, check mode alike, clear failures."""
+"""capture_summary_info: a local capture file summarised without credentials, check mode alike, clear failures."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.modules import capture_summary
+from ansible_collections.cloudflare.pcap.plugins.modules import capture_summary_info
 from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import assert_matches_return_docs, run_module, warning_texts
 
@@ -30,7 +30,7 @@ def write(tmp_path, data, name='evidence.pcap'):
 @pytest.mark.parametrize('check_mode', [False, True])
 def test_summarises_a_file_without_credentials(capsys, tmp_path, check_mode):
     data = samples.pcap_file(FRAMES)
-    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data), _ansible_check_mode=check_mode),
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, data), _ansible_check_mode=check_mode),
                                 capsys)
     assert not failed and result['changed'] is False
     assert (result['format'], result['packets'], result['size']) == ('pcap', 11, len(data))
@@ -50,28 +50,38 @@ def test_summarises_a_file_without_credentials(capsys, tmp_path, check_mode):
     assert summary['destinations'][0] == dict(address='203.0.113.10', packets=8, bytes=7 * 1454 + 42)
     assert summary['first_packet'] == '2025-11-27T08:00:00.000000Z' and summary['duration'] == 0.012345
     assert 'path' not in result and 'mode' not in result
-    assert_matches_return_docs(capture_summary, result, 'success')
+    assert_matches_return_docs(capture_summary_info, result, 'success')
 
 
-def test_top_and_pcapng(capsys, tmp_path):
+def test_summary_top_and_pcapng(capsys, tmp_path):
     data = samples.pcapng_file(random.Random(1), [('>', [(samples.SLL2, 9, None, 160), (samples.RAW, None, None, 0)])],
                                packets_per_section=60)
-    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data), top=2), capsys)
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, data), summary_top=2), capsys)
     assert not failed and result['format'] == 'pcapng' and result['packets'] == 60
     assert len(result['summary']['flows']) == 2 and len(result['summary']['sources']) == 2
-    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data), top=0), capsys)
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, data), summary_top=0), capsys)
     assert not failed and result['summary']['flows'] == [] and result['summary']['protocols']
 
 
+def test_top_still_works_with_a_deprecation_until_0_2_0(capsys, tmp_path):
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)), top=1),
+                                capsys)
+    assert not failed and len(result['summary']['flows']) == 1
+    # ansible-core 2.19+ returns DeprecationSummary structures, earlier releases plain dicts.
+    deprecations = [(item['event']['msg'] if 'event' in item else item['msg'], item['version'])
+                    for item in result.get('deprecations', [])]
+    assert deprecations == [("Alias 'top' is deprecated. See the module docs for more information", '0.2.0')]
+
+
 def test_connection_options_are_not_taken(capsys, tmp_path):
-    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)),
-                                                           api_token='x' * 40), capsys)
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)),
+                                                                api_token='x' * 40), capsys)
     assert failed and 'api_token' in result['msg'] and 'Unsupported parameters' in result['msg']
 
 
 def test_other_link_types_are_counted_with_a_warning(capsys, tmp_path):
     data = samples.pcap_file([b'\x00' * 30] * 4, link_type=105)
-    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, data)), capsys)
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, data)), capsys)
     assert not failed and result['summary']['undecoded_packets'] == 4
     assert warning_texts(result) == ['4 packets have link type 105, which the summary does not decode: they are '
                                      'counted, in no flow']
@@ -87,11 +97,12 @@ def test_other_link_types_are_counted_with_a_warning(capsys, tmp_path):
      r'offset \d+, but the file ends 32 bytes later\)$'),
 ])
 def test_failures_say_what_and_where(capsys, tmp_path, setup, message):
-    failed, result = run_module(capture_summary.main, dict(path=setup(tmp_path)), capsys)
+    failed, result = run_module(capture_summary_info.main, dict(path=setup(tmp_path)), capsys)
     assert failed
     assert re.search(message, result['msg']), result['msg']
 
 
-def test_a_negative_top_is_refused(capsys, tmp_path):
-    failed, result = run_module(capture_summary.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)), top=-1), capsys)
-    assert failed and result['msg'] == 'top: must be 0 or more, got -1'
+def test_a_negative_summary_top_is_refused(capsys, tmp_path):
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)),
+                                                                summary_top=-1), capsys)
+    assert failed and result['msg'] == 'summary_top: must be 0 or more, got -1'
