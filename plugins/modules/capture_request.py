@@ -37,7 +37,7 @@ attributes:
     details:
       - Validates everything and returns the RV(request) body that would be sent, without sending it.
       - Reads the account's capture list once (C(GET /accounts/{account_id}/pcaps)), which verifies the credentials
-        and O(account_id): a wrong token or account fails the task with the HTTP status, as the real run would.
+        and O(account_id). A wrong token or account fails the task with the HTTP status, as the real run would.
       - Predicts C(changed) from that list. When an identical capture is in progress, it returns that capture
         with C(changed=false), as the real run would; otherwise C(changed=true) and no RV(id). It never waits.
   diff_mode:

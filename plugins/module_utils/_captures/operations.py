@@ -318,8 +318,9 @@ def what_would_help(error, base_url):
         return ('wait until %s (retry_at): Cloudflare refuses every call of this credential until then, force=true '
                 'included' % (error.retry_at or 'the time Cloudflare gave'))
     if error.status in (401, 403):
-        return ('check the credential: api_token (CLOUDFLARE_API_TOKEN) must be valid and have the permission Magic '
-                'Firewall Packet Captures - Write PCAPs API for the account account_id; force=true does not help')
+        return ('check the credential and account_id: the token must be valid and have the permission Magic Firewall '
+                'Packet Captures - Write PCAPs API on that account, and the account must have packet captures enabled; '
+                'force=true does not help')
     if error.status == 429:
         return 'wait %s and run the task again; force=true does not help' % (
             '%d s (retry_after)' % error.retry_after if error.retry_after is not None else 'a minute')

@@ -91,7 +91,7 @@ def test_check_mode_with_force_predicts_a_new_capture(stub_api, connection_args,
 @pytest.mark.parametrize('reply, expected', [
     (Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}])),
      'List packet captures failed: HTTP 403 Forbidden, Cloudflare error 10000: Authentication error, check mode '
-     'verifies the credentials and the account by reading the capture list; check the credential'),
+     'verifies the credentials and the account by reading the capture list; check the credential and account_id'),
     (Reply(400, envelope(None, False, [{'code': 7003, 'message': 'Could not route'}])),
      'List packet captures failed: HTTP 400 Bad Request, Cloudflare error 7003: Could not route, check mode verifies '
      'the credentials and the account by reading the capture list; check account_id and base_url'),
@@ -313,10 +313,11 @@ def test_a_list_that_keeps_failing_with_5xx_says_how_to_force_it(stub_api, conne
 
 @pytest.mark.parametrize('replies, hint', [
     ([Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}]))],
-     'check the credential: api_token (CLOUDFLARE_API_TOKEN) must be valid and have the permission Magic Firewall '
-     'Packet Captures - Write PCAPs API for the account account_id; force=true does not help'),
+     'check the credential and account_id: the token must be valid and have the permission Magic Firewall Packet '
+     'Captures - Write PCAPs API on that account, and the account must have packet captures enabled; force=true does '
+     'not help'),
     ([Reply(401, envelope(None, False, [{'code': 10001, 'message': 'Unauthorized'}]))],
-     'check the credential: api_token'),
+     'check the credential and account_id'),
     ([Reply(404, envelope(None, False, [{'code': 7000, 'message': 'No route for that URI'}]))],
      'check account_id and base_url'),
     ([Reply(429, envelope(None, False, [{'code': 971, 'message': 'blocked'}]), headers={'Retry-After': '300'})],
