@@ -145,7 +145,10 @@ notes:
     capture that is still in progress. A C(simple) capture may finish at once (it queries stored traffic); when
     Cloudflare refuses a re-run within the minute (one C(simple) capture a minute) and the capture in the way was
     requested the same way and did not fail, that capture is returned with C(changed=false) and a warning. When the
-    captures cannot be listed, nothing is requested and the task fails, saying so.
+    captures cannot be listed, nothing is requested and the task fails, saying what would help. That is
+    O(force=true) only when Cloudflare answered but the list was unusable (HTTP 5xx, or no list); after a refused
+    credential, a wrong account, an unreachable O(base_url) or a rate limit, the create request would fail the same
+    way, and the message says what to check or until when to wait.
   - A capture can only be compared on what Cloudflare echoes of it, put in normal form on both sides (IPv6
     compressed, O(offset_time) in UTC, numbers as integers, the bucket without its access keys). Cloudflare echoes
     O(type), O(system), O(time_limit), O(filter_v1) and O(offset_time) of a C(simple) capture, and also
