@@ -333,8 +333,9 @@ def run_simulator_try(readme: str, root: str, first_play: str, work_dir: str) ->
     print('$ ' + script, flush=True)
     # Output to a file, not a pipe: a simulator left running would hold a pipe open.
     log_path = os.path.join(work_dir, 'simulator-try.log')
-    with open(log_path, 'w') as log, subprocess.Popen(['bash', '-e', '-c', script], cwd=clone, env=env, stdout=log,
-                                                       stderr=subprocess.STDOUT, start_new_session=True) as done:
+    command = ['bash', '-e', '-c', script]
+    with open(log_path, 'w') as log, \
+            subprocess.Popen(command, cwd=clone, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True) as done:
         try:
             done.wait(timeout=PLAYBOOK_TIMEOUT)
         finally:

@@ -102,8 +102,8 @@ def test_a_folder_that_cannot_be_written_fails_naming_dest_before_any_request(st
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
-def test_a_folder_without_write_permission_fails_naming_dest_before_any_request(stub_api, connection_args, capsys,
-                                                                                 tmp_path, monkeypatch, check_mode):
+def test_a_folder_without_write_permission_fails_naming_dest_before_any_request(
+        stub_api, connection_args, capsys, tmp_path, monkeypatch, check_mode):
     # Permissions do not stop root, who may run these tests: os.access answers as it does for any other user.
     real_access = os.access
     monkeypatch.setattr(os, 'access', lambda path, mode: False if path == str(tmp_path) else real_access(path, mode))
