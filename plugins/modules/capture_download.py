@@ -50,7 +50,9 @@ options:
     description:
       - Where to write the file. If O(dest) is an existing directory (or ends with C(/)), the file is
         C(<id>.pcap) in it.
-      - The directory must exist.
+      - The directory must exist, and the user running the module must be able to create files in it. Both are
+        checked before anything is requested (in check mode from the permissions alone), and the task fails naming
+        O(dest).
     type: path
     required: true
   force:
@@ -263,6 +265,7 @@ import os
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import (
     DownloadError,
+    check_writable_directory,
     describe_file,
     path_attributes,
     resolve_dest,
@@ -318,6 +321,10 @@ def main():
             module.fail_json(msg='dest: %s exists but %s; set force=true to replace it' % (dest, exc))
         _warn_about(module, described)
         module.exit_json(changed=False, **described)
+    try:
+        check_writable_directory(dest, probe=not module.check_mode)
+    except DownloadError as exc:
+        module.fail_json(msg=str(exc))
 
     result = dict(dest=dest)
     try:

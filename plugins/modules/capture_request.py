@@ -36,6 +36,10 @@ attributes:
     support: full
     details:
       - Validates everything and returns the RV(request) body that would be sent, without sending it.
+      - Reads the account's capture list once (C(GET /accounts/{account_id}/pcaps)), which verifies the credentials
+        and O(account_id). A wrong token or account fails the task with the HTTP status, as the real run would.
+      - Predicts C(changed) from that list. When an identical capture is in progress, it returns that capture
+        with C(changed=false), as the real run would; otherwise C(changed=true) and no RV(id). It never waits.
   diff_mode:
     support: none
 options:
@@ -141,7 +145,10 @@ notes:
     capture that is still in progress. A C(simple) capture may finish at once (it queries stored traffic); when
     Cloudflare refuses a re-run within the minute (one C(simple) capture a minute) and the capture in the way was
     requested the same way and did not fail, that capture is returned with C(changed=false) and a warning. When the
-    captures cannot be listed, nothing is requested and the task fails, saying so.
+    captures cannot be listed, nothing is requested and the task fails, saying what would help. That is
+    O(force=true) only when Cloudflare answered but the list was unusable (HTTP 5xx, or no list); after a refused
+    credential, a wrong account, an unreachable O(base_url) or a rate limit, the create request would fail the same
+    way, and the message says what to check or until when to wait.
   - A capture can only be compared on what Cloudflare echoes of it, put in normal form on both sides (IPv6
     compressed, O(offset_time) in UTC, numbers as integers, the bucket without its access keys). Cloudflare echoes
     O(type), O(system), O(time_limit), O(filter_v1) and O(offset_time) of a C(simple) capture, and also
@@ -156,8 +163,11 @@ notes:
     C(run_once=true) on such a task. When Cloudflare refuses the second create (HTTP 429, one C(simple) capture a
     minute, one C(full) capture at a time) because an identical capture was just created, that capture is used
     with a warning; when two identical captures are in progress, the module warns and names both.
-  - In check mode nothing at all is sent, so the module cannot tell whether a capture would be reused and reports
-    C(changed=true).
+  - In check mode the module sends one read, the capture list, and nothing that changes anything. The read proves
+    that the credentials reach the account, and tells whether an identical capture in progress would be reused
+    (C(changed=false), with its RV(id)) or a new one requested (C(changed=true)). Whether Cloudflare would accept a
+    new C(simple) capture within its one-a-minute limit cannot be read; when the last one was submitted less than a
+    minute ago by this host's clock, check mode warns.
 seealso:
   - name: Cloudflare packet captures
     description: Cloudflare's guide to packet captures for Magic Transit and Magic WAN.
@@ -207,7 +217,7 @@ EXAMPLES = r'''
     wait_timeout: 600
   register: finished
 
-- name: Validate parameters only (check mode sends nothing)
+- name: Validate parameters and credentials only (check mode reads the capture list, requests nothing)
   cloudflare.pcap.capture_request:
     time_limit: 300
     packet_limit: 10000
@@ -218,7 +228,7 @@ EXAMPLES = r'''
 RETURN = r'''
 id:
   description: The id of the capture (new, or the identical one still in progress that was reused).
-  returned: success, except in check mode
+  returned: success; in check mode only when an identical capture in progress would be reused
   type: str
   sample: 66802ca5668e47a2b82c2e6746e45037
 status:
@@ -227,7 +237,7 @@ status:
       final status with O(wait=true).
     - One of V(unknown), V(pending), V(running), V(conversion_pending), V(conversion_running), V(success),
       V(complete) or V(failed).
-  returned: success, except in check mode
+  returned: success; in check mode only when an identical capture in progress would be reused
   type: str
   sample: pending
 capture:
@@ -235,7 +245,7 @@ capture:
     - The capture as Cloudflare returned it, with O(destination_conf) masked. Cloudflare does not echo
       O(packet_limit).
     - The same key as in the results of the other modules of the collection.
-  returned: success, except in check mode
+  returned: success; in check mode only when an identical capture in progress would be reused
   type: dict
   sample:
     id: 66802ca5668e47a2b82c2e6746e45037
@@ -265,7 +275,8 @@ elapsed:
   sample: 71.3
 request:
   description:
-    - The request body that was sent, or that would be sent in check mode, with O(destination_conf) masked.
+    - The request body that was sent, or that would be sent in check mode, with O(destination_conf) masked. In
+      check mode with an identical capture in progress, nothing would be sent.
   returned: always
   type: dict
   sample:
@@ -317,6 +328,7 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operatio
     FAILED_STATUSES,
     UNKNOWN_STATUS,
     failure_message,
+    predict_request,
     request_capture,
     still_waiting_message,
     unknown_status_message,
@@ -367,16 +379,19 @@ def main():
         module.fail_json(msg=str(exc))
     module.check_wait_timeout()
     request = masked(body)
-    if module.check_mode:
-        module.exit_json(changed=True, request=request)
     try:
-        capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
+        if module.check_mode:
+            capture, outcome, warnings = predict_request(module.client, body, force=module.params['force'])
+        else:
+            capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False, request=request)
     for warning in warnings:
         module.warn(warning)
+    if capture is None:  # check mode: a new capture would be requested
+        module.exit_json(changed=True, request=request)
     result = dict(changed=outcome != 'reused', request=request, id=capture['id'])
-    if module.params['wait']:
+    if module.params['wait'] and not module.check_mode:
         try:
             capture, elapsed = wait_for_capture(module.client, capture, module.params['wait_timeout'])
         except WaitTimeout as exc:

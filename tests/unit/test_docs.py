@@ -192,3 +192,15 @@ def test_readme_includes_exactly_the_modules_and_the_role():
     assert [name for name, _link, kind in listed if kind == 'role'] == sorted(os.listdir(os.path.join(ROOT, 'roles')))
     for name, link, kind in listed:
         assert link == ('plugins/modules/%s.py' % name if kind == 'module' else 'roles/%s/meta/argument_specs.yml' % name)
+
+
+def test_no_document_says_that_check_mode_sends_nothing():
+    # capture_request reads the capture list in check mode, to verify the credentials and predict `changed`.
+    wrong = re.compile(r'check mode[^.]*?(sends nothing|nothing (at all )?is sent|nothing was sent|sent nothing)|'
+                       r'(sends nothing|nothing is sent|sent nothing)[^.]*?in check mode', re.IGNORECASE)
+    for path in USER_DOCUMENTS:
+        found = wrong.search(squeeze(read(path)))
+        assert not found, '%s says %r, but check mode reads the capture list' % (path, found.group(0))
+    for name in ('capture_request',):
+        found = wrong.search(squeeze(str(module_docs(name))))
+        assert not found, '%s docs say %r' % (name, found.group(0))

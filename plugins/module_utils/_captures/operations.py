@@ -9,13 +9,15 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import datetime
+
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import is_cloudflare_id
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import (
     CloudflareAPIError,
     expect_record,
     expect_records,
 )
-from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import comparable_filter, comparable_value
+from ansible_collections.cloudflare.pcap.plugins.module_utils._normalise import comparable_filter, comparable_value, parse_timestamp
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import wait_paced_by
 
 # Capture statuses: the API's enum (pcaps_status), grouped by what a caller does next. `success` and `complete`
@@ -38,6 +40,8 @@ ECHOED_FIELDS = {
 }
 # The capture list returns at most this many captures (collect-pcaps.mdx), so a capture may exist unlisted.
 LIST_CAP = 50
+# Cloudflare accepts one simple capture a minute (collect-pcaps.mdx).
+SIMPLE_CAPTURE_INTERVAL = 60
 
 
 # API operations. Each returns the envelope's result; failures raise CloudflareAPIError.
@@ -145,15 +149,56 @@ class CaptureRequest:
                 raise
             return self._adopt(error, existing)
 
+    def predict(self):
+        """What run() would do, judged from one read (the capture list), which also proves that the credentials
+        reach the account: (the capture that would be reused, 'reused') or (None, 'created'). Check mode may read,
+        never write, so nothing is created; a failed read raises, as it would fail the real run."""
+        try:
+            existing = self._read_list('List packet captures')
+        except CloudflareAPIError as error:
+            error.add_detail('check mode verifies the credentials and the account by reading the capture list; %s'
+                             % what_would_help(error, self.client.base_url))
+            raise
+        if not self.force:
+            identical = identical_active(existing, self.body)
+            if identical:
+                self._warn_if_several(identical)
+                return self._checked(identical[0]), 'reused'
+        self._warn_if_within_the_minute(existing)
+        return None, 'created'
+
     def _list_before(self):
         try:
-            return list_captures(self.client, self.OPERATION)
+            return self._read_list(self.OPERATION)
         except CloudflareAPIError as error:
             if not self.force:
-                error.add_detail('looking for an identical capture in progress failed, so none was requested; '
-                                 'force=true requests one without that check')
+                error.add_detail('looking for an identical capture in progress failed, so none was requested; %s'
+                                 % what_would_help(error, self.client.base_url))
                 raise
             return None  # forced: create anyway, but a lost answer can then not be told apart
+
+    def _read_list(self, operation):
+        """The account's captures. An error says, as `answered`, whether Cloudflare answered success with
+        something that is no list: only then can force=true get past it."""
+        answered = False
+        try:
+            answer = self.client.request('GET', self.client.account_path('pcaps'), operation)
+            answered = True
+            return expect_records(answer, operation, 'captures')
+        except CloudflareAPIError as error:
+            error.answered = answered
+            raise
+
+    def _warn_if_within_the_minute(self, existing):
+        """Check mode cannot ask Cloudflare whether it would accept a simple capture now: warn when the last one
+        was submitted less than a minute ago by this host's clock."""
+        latest = latest_simple(existing) if self.body['type'] == 'simple' else None
+        submitted = parse_timestamp(latest['submitted']) if latest is not None else None
+        age = (datetime.datetime.now(submitted.tzinfo) - submitted).total_seconds() if submitted else None
+        if age is not None and 0 <= age < SIMPLE_CAPTURE_INTERVAL:
+            self.warnings.append('Simple capture %s was submitted at %s, less than a minute ago: Cloudflare accepts one '
+                                 'simple capture a minute, so a real run now may be refused (HTTP 429); run it after '
+                                 'the minute has passed' % (latest.get('id'), latest['submitted']))
 
     def _after_refusal(self, error, existing):
         """A 429 may come from a parallel task (hosts: all without run_once) that created the same capture just now."""
@@ -225,6 +270,38 @@ def request_capture(client, body, force=False):
     request = CaptureRequest(client, body, force)
     capture, outcome = request.run()
     return capture, outcome, request.warnings
+
+
+def predict_request(client, body, force=False):
+    """What request_capture would do, from one read (see CaptureRequest.predict). Returns (capture or None,
+    outcome, warnings)."""
+    request = CaptureRequest(client, body, force)
+    capture, outcome = request.predict()
+    return capture, outcome, request.warnings
+
+
+def what_would_help(error, base_url):
+    """After the capture list failed: what would get past it. force=true skips the list, but the create request
+    goes to the same place with the same credential, so it helps only when Cloudflare answered and the list alone
+    was unusable (HTTP 5xx, or a success without a list)."""
+    if error.locked_out:
+        return ('wait until %s (retry_at): Cloudflare refuses every call of this credential until then, force=true '
+                'included' % (error.retry_at or 'the time Cloudflare gave'))
+    if error.status in (401, 403):
+        return ('check the credential and account_id: the token must be valid and have the permission Magic Firewall '
+                'Packet Captures - Write PCAPs API on that account, and the account must have packet captures enabled; '
+                'force=true does not help')
+    if error.status == 429:
+        return 'wait %s and run the task again; force=true does not help' % (
+            '%d s (retry_after)' % error.retry_after if error.retry_after is not None else 'a minute')
+    if error.status is not None and error.status >= 500 or getattr(error, 'answered', False):
+        return ('force=true requests one without that check, at the risk of a second capture if an identical one is '
+                'in progress')
+    if error.status is None:
+        return ('check base_url (%s) and the network between this host and it (DNS, proxy, firewall); the create '
+                'request would go the same way, so force=true does not help' % base_url)
+    return ('check account_id and base_url (%s): Cloudflare has no packet captures there for this account; '
+            'force=true does not help' % base_url)
 
 
 def explain_limit(error, body, existing):

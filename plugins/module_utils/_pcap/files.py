@@ -37,6 +37,24 @@ def resolve_dest(dest, capture_id, mode):
     return dest, parse_mode(mode)
 
 
+def check_writable_directory(dest, probe):
+    """Raise DownloadError naming dest when no file can be created beside it, so that nothing is fetched for
+    nothing. With `probe`, by creating (and at once removing) a temporary file there, which also catches what the
+    permissions do not show (root in /proc, a read-only mount); without (check mode writes nothing), from the
+    permissions alone."""
+    directory = os.path.dirname(os.path.abspath(dest))
+    reason = None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        reason = 'no write and search permission for this user'
+    elif probe:
+        try:
+            tempfile.TemporaryFile(prefix='.cfpcap-probe-', dir=directory).close()
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    if reason:
+        raise DownloadError('dest: cannot write a file into directory %s (%s); nothing was downloaded' % (directory, reason))
+
+
 def parse_mode(mode):
     if isinstance(mode, int) and not isinstance(mode, bool):
         # YAML turns an unquoted 0640 into the integer 416: it is already the mode.

@@ -92,6 +92,46 @@ def test_check_mode_downloads_nothing(stub_api, connection_args, capsys, tmp_pat
     assert_matches_return_docs(capture_download, result, 'success, when the capture was looked up (not when O(dest) exists and O(force=false))')
 
 
+def test_a_folder_that_cannot_be_written_fails_naming_dest_before_any_request(stub_api, connection_args, capsys):
+    # Linux refuses new files in /proc, also to root, so this holds whoever runs the tests.
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest='/proc/'), capsys)
+    assert failed
+    assert result['msg'].startswith('dest: cannot write a file into directory /proc (')
+    assert result['msg'].endswith('); nothing was downloaded')
+    assert stub_api.requests == []
+
+
+@pytest.mark.parametrize('check_mode', [False, True])
+def test_a_folder_without_write_permission_fails_naming_dest_before_any_request(
+        stub_api, connection_args, capsys, tmp_path, monkeypatch, check_mode):
+    # Permissions do not stop root, who may run these tests: os.access answers as it does for any other user.
+    real_access = os.access
+    monkeypatch.setattr(os, 'access', lambda path, mode: False if path == str(tmp_path) else real_access(path, mode))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path) + '/',
+                                                            _ansible_check_mode=check_mode), capsys)
+    assert failed
+    assert result['msg'] == ('dest: cannot write a file into directory %s (no write and search permission for this '
+                             'user); nothing was downloaded' % tmp_path)
+    assert stub_api.requests == [] and os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason='permissions do not stop root from writing')
+def test_a_read_only_folder_fails_naming_dest_before_any_request(stub_api, connection_args, capsys, tmp_path):
+    folder = tmp_path / 'read-only'
+    folder.mkdir(mode=0o500)
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(folder / 'x.pcap')),
+                                capsys)
+    assert failed and result['msg'].startswith('dest: cannot write a file into directory %s (' % folder)
+    assert stub_api.requests == []
+
+
+def test_a_writable_folder_keeps_no_trace_of_the_check(stub_api, connection_args, capsys, tmp_path):
+    stub_api.add(capture(status='running'))
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    assert failed and result['msg'].endswith('not ready for download; set wait=true to wait for it')
+    assert os.listdir(str(tmp_path)) == []
+
+
 def test_full_captures_are_explained(stub_api, connection_args, capsys, tmp_path):
     stub_api.add(capture(status='complete', type='full', destination_conf='s3://bucket?key=SECRETKEY'))
     failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)

@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import yaml
 
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_request
-from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module, untagged
+from ansible_collections.cloudflare.pcap.tests.unit.helpers import (
+    ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope, run_module, untagged, warning_texts,
+)
 
 BUCKET = 'r2://pcaps?account-id=0123&access-key-id=AKIAEXAMPLE&secret-access-key=TOPSECRETVALUE'
 DOCUMENTED = yaml.safe_load(capture_request.RETURN)
@@ -75,13 +78,68 @@ def test_pcap_is_tagged_deprecated_until_0_2_0_where_ansible_core_can_tag():
     assert tags.Deprecated.get_tag(keys['capture']) is None
 
 
-def test_check_mode_validates_and_sends_nothing(stub_api, connection_args, capsys):
+def test_check_mode_validates_reads_the_list_once_and_requests_nothing(stub_api, connection_args, capsys):
+    stub_api.add(listed(capture_record(status='success')))
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            _ansible_check_mode=True), capsys)
     assert not failed and result['changed'] is True
     assert result['request']['packet_limit'] == 100
     assert 'id' not in result
-    assert stub_api.requests == []
+    assert [(r['method'], r['path']) for r in stub_api.requests] == [('GET', '/client/v4/accounts/%s/pcaps' % ACCOUNT_ID)]
+
+
+def test_check_mode_predicts_the_reuse_of_an_identical_capture_in_progress(stub_api, connection_args, capsys):
+    stub_api.add(listed(capture_record(status='running')))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           wait=True, _ansible_check_mode=True), capsys)
+    assert not failed and result['changed'] is False
+    assert result['id'] == CAPTURE_ID and result['status'] == 'running' and result['capture']['id'] == CAPTURE_ID
+    assert [r['method'] for r in stub_api.requests] == ['GET']  # no wait in check mode
+
+
+def test_check_mode_with_force_predicts_a_new_capture(stub_api, connection_args, capsys):
+    stub_api.add(listed(capture_record(status='running')))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           force=True, _ansible_check_mode=True), capsys)
+    assert not failed and result['changed'] is True and 'id' not in result
+    assert [r['method'] for r in stub_api.requests] == ['GET']
+
+
+@pytest.mark.parametrize('reply, expected', [
+    (Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}])),
+     'List packet captures failed: HTTP 403 Forbidden, Cloudflare error 10000: Authentication error, check mode '
+     'verifies the credentials and the account by reading the capture list; check the credential and account_id'),
+    (Reply(400, envelope(None, False, [{'code': 7003, 'message': 'Could not route'}])),
+     'List packet captures failed: HTTP 400 Bad Request, Cloudflare error 7003: Could not route, check mode verifies '
+     'the credentials and the account by reading the capture list; check account_id and base_url'),
+])
+def test_check_mode_fails_on_credentials_that_a_real_run_would_fail_on(stub_api, connection_args, capsys, reply,
+                                                                       expected):
+    stub_api.add(reply)
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           _ansible_check_mode=True), capsys)
+    assert failed and result['changed'] is False
+    assert result['msg'].startswith(expected)
+    assert result['status_code'] == reply.status and result['request']['time_limit'] == 60
+    assert 'force=true requests' not in result['msg']
+    assert [r['method'] for r in stub_api.requests] == ['GET']
+
+
+def test_check_mode_warns_when_the_last_simple_capture_is_less_than_a_minute_old(stub_api, connection_args, capsys):
+    just_now = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(time.time() - 5))
+    stub_api.add(listed(capture_record(id=OTHER_ID, status='success', submitted=just_now)))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           _ansible_check_mode=True), capsys)
+    assert not failed and result['changed'] is True
+    assert any(text.startswith('Simple capture %s was submitted at %s, less than a minute ago' % (OTHER_ID, just_now))
+               for text in warning_texts(result))
+
+
+def test_check_mode_does_not_warn_about_a_simple_capture_older_than_a_minute(stub_api, connection_args, capsys):
+    stub_api.add(listed(capture_record(id=OTHER_ID, status='success', submitted='2026-01-01T00:00:00Z')))
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           _ansible_check_mode=True), capsys)
+    assert not failed and not warning_texts(result)
 
 
 @pytest.mark.parametrize('check_mode', [False, True])
@@ -155,6 +213,7 @@ def test_declared_constraints_fail_before_any_request(stub_api, connection_args,
 def test_the_environment_satisfies_the_declared_constraints(stub_api, connection_args, capsys, monkeypatch, environment):
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
+    stub_api.add(listed())  # check mode reads the capture list once
     given = dict(base_url=connection_args['base_url'], time_limit=60, packet_limit=10, _ansible_check_mode=True)
     failed, result = run_module(capture_request.main, given, capsys)
     assert not failed and result['request']['packet_limit'] == 10, result
@@ -210,6 +269,7 @@ def test_return_documentation_matches_a_success(stub_api, connection_args, capsy
 
 
 def test_return_documentation_matches_check_mode(stub_api, connection_args, capsys):
+    stub_api.add(listed())
     _failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                             _ansible_check_mode=True), capsys)
     assert returned_keys(result) == {key for key, doc in DOCUMENTED.items() if doc['returned'] == 'always'}
@@ -295,11 +355,53 @@ def test_wait_timeout_fails_with_the_last_capture_seen(stub_api, connection_args
     assert result['capture']['id'] == CAPTURE_ID and result['status'] == 'pending'
 
 
-def test_a_failing_duplicate_check_stops_the_request_and_says_how_to_force_it(stub_api, connection_args, capsys):
-    stub_api.add(*[Reply(404, envelope(None, False, [{'code': 7000, 'message': 'No route for that URI'}]))])
+def test_an_unusable_list_stops_the_request_and_says_how_to_force_it(stub_api, connection_args, capsys):
+    stub_api.add(Reply(200, envelope({'not': 'a list'})))
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
-    assert failed and 'force=true requests one without that check' in result['msg']
+    assert failed and result['msg'].endswith('looking for an identical capture in progress failed, so none was '
+                                             'requested; force=true requests one without that check, at the risk of '
+                                             'a second capture if an identical one is in progress')
     assert [r['method'] for r in stub_api.requests] == ['GET']
+
+
+def test_a_list_that_keeps_failing_with_5xx_says_how_to_force_it(stub_api, connection_args, capsys):
+    stub_api.add(*[Reply(503, envelope(None, False, [{'code': 10001, 'message': 'unavailable'}]))] * 3)
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert failed and result['status_code'] == 503 and 'force=true requests one without that check' in result['msg']
+    assert [r['method'] for r in stub_api.requests] == ['GET'] * 3  # retried (retries=2), never created
+
+
+@pytest.mark.parametrize('replies, hint', [
+    ([Reply(403, envelope(None, False, [{'code': 10000, 'message': 'Authentication error'}]))],
+     'check the credential and account_id: the token must be valid and have the permission Magic Firewall Packet '
+     'Captures - Write PCAPs API on that account, and the account must have packet captures enabled; force=true does '
+     'not help'),
+    ([Reply(401, envelope(None, False, [{'code': 10001, 'message': 'Unauthorized'}]))],
+     'check the credential and account_id'),
+    ([Reply(404, envelope(None, False, [{'code': 7000, 'message': 'No route for that URI'}]))],
+     'check account_id and base_url'),
+    ([Reply(429, envelope(None, False, [{'code': 971, 'message': 'blocked'}]), headers={'Retry-After': '300'})],
+     'wait until 20'),
+    ([Reply(429, envelope(None, False, [{'code': 971, 'message': 'slow down'}]), headers={'Retry-After': '1'})] * 3,
+     'wait 1 s (retry_after) and run the task again; force=true does not help'),
+])
+def test_a_failing_duplicate_check_says_what_would_help_and_not_force(stub_api, connection_args, capsys, replies, hint):
+    stub_api.add(*replies)
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100), capsys)
+    assert failed and 'looking for an identical capture in progress failed, so none was requested; ' + hint in result['msg']
+    assert 'force=true requests' not in result['msg']
+    assert [r['method'] for r in stub_api.requests] == ['GET'] * len(replies)
+
+
+@pytest.mark.parametrize('base_url', ['http://127.0.0.1:9/client/v4', 'https://no-such-host.invalid/client/v4'])
+def test_an_unreachable_base_url_says_to_check_it_and_not_force(connection_args, capsys, base_url):
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           base_url=base_url, retries=0, allow_insecure_http=True),
+                                capsys)
+    assert failed and 'status_code' not in result
+    assert ('looking for an identical capture in progress failed, so none was requested; check base_url (%s) and the '
+            'network between this host and it (DNS, proxy, firewall)' % base_url) in result['msg']
+    assert 'force=true requests' not in result['msg']
 
 
 def test_force_creates_even_when_the_duplicate_check_fails(stub_api, connection_args, capsys):
@@ -341,6 +443,7 @@ def test_the_full_capture_limit_names_the_running_one_and_how_to_stop_it(stub_ap
 
 
 def test_turning_tls_verification_off_warns(stub_api, connection_args, capsys):
+    stub_api.add(listed())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            validate_certs=False, _ansible_check_mode=True), capsys)
     assert not failed
