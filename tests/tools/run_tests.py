@@ -34,6 +34,8 @@ What `make test` needs (checked up front by preflight(); what is missing is name
 - Python 3.11, 3.12 and 3.13 for the toolchains' virtualenvs, and 3.9 to 3.13 for the sanity tests compile and
   import (pyenv's or on PATH);
 - Node.js >= 18 with npm for the contract stage (Prism);
+- Wireshark's mergecap, editcap and capinfos (Debian package wireshark-common) for the units stage: the pcap
+  merge tests' independent witnesses;
 - access to the package registries: every virtualenv (ours and ansible-test's) is installed from PyPI, Prism
   from npm.
 
@@ -587,9 +589,19 @@ def java_found() -> bool:
     return bool(shutil.which('java') or (java_home and os.access(os.path.join(java_home, 'bin', 'java'), os.X_OK)))
 
 
+WIRESHARK_TOOLS = ('mergecap', 'editcap', 'capinfos')  # tests/unit/plugins/module_utils/_pcap/test_merge.py
+
+
+def missing_wireshark_tools() -> list[str]:
+    """The Wireshark command-line tools that the unit tests run as witnesses and PATH lacks (ansible-test units
+    passes PATH on to pytest)."""
+    return [tool for tool in WIRESHARK_TOOLS if not shutil.which(tool)]
+
+
 def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
     """What the planned stages need and this machine lacks: Pythons (for the virtualenvs, the sanity tests' compile
-    and import, lint), Node.js with npm (contract). Each is one Missing, with the stages that cannot run."""
+    and import, lint), Node.js with npm (contract), Java (eda), Wireshark's tools (units). Each is one Missing, with
+    the stages that cannot run."""
     needs: dict[str, list[tuple[str, str]]] = {}
     for toolchain, stages in plan:
         for stage in stages:
@@ -603,6 +615,8 @@ def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
                 needs.setdefault('node', []).append((toolchain.name, stage))
             if stage == 'eda':
                 needs.setdefault('java', []).append((toolchain.name, stage))
+            if stage == 'units':
+                needs.setdefault('wireshark', []).append((toolchain.name, stage))
     missing_pythons: dict[str, list[tuple[str, str]]] = {}
     missing = []
     for need, stages in sorted(needs.items()):
@@ -616,6 +630,9 @@ def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
         elif need == 'node' and (node_version() or (0,)) < MIN_NODE:
             missing.append(Missing('Node.js >= %d with npm (for Prism)' % MIN_NODE[0],
                                    'apt-get install -y nodejs npm', stages))
+        elif need == 'wireshark' and missing_wireshark_tools():
+            missing.append(Missing("Wireshark's %s (the pcap merge tests' witnesses)" % ', '.join(missing_wireshark_tools()),
+                                   'apt-get install -y --no-install-recommends wireshark-common', stages))
     if missing_pythons:
         versions = sorted(missing_pythons, key=version_key)
         pyenv = shutil.which('pyenv')

@@ -298,6 +298,7 @@ def test_a_missing_python_is_named_once_with_its_install_command_and_fails_its_s
 
     monkeypatch.setattr(pipeline, 'find_python', find_python)
     monkeypatch.setattr(run_tests, 'node_version', lambda: (20, 1))
+    monkeypatch.setattr(run_tests, 'missing_wireshark_tools', lambda: [])
     plan = [(MATRIX[0], ['sanity', 'units'])]
     missing = run_tests.preflight(plan)
     assert [item.what for item in missing] == ['Python 3.9, 3.10']
@@ -308,6 +309,7 @@ def test_a_missing_python_is_named_once_with_its_install_command_and_fails_its_s
 def test_missing_node_blocks_the_contract_stage_only(monkeypatch):
     monkeypatch.setattr(pipeline, 'find_python', lambda version: sys.executable)
     monkeypatch.setattr(run_tests, 'node_version', lambda: None)
+    monkeypatch.setattr(run_tests, 'missing_wireshark_tools', lambda: [])
     missing = run_tests.preflight([(MATRIX[0], ['units', 'contract'])])
     assert len(missing) == 1 and 'Node.js' in missing[0].what and missing[0].install == 'apt-get install -y nodejs npm'
     assert missing[0].stages == [(MATRIX[0].name, 'contract')]
@@ -390,9 +392,28 @@ def test_missing_java_blocks_the_eda_stage_only(monkeypatch):
     monkeypatch.setattr(pipeline, 'find_python', lambda version: sys.executable)
     monkeypatch.setattr(run_tests, 'node_version', lambda: (20, 1))
     monkeypatch.setattr(run_tests, 'java_found', lambda: False)
+    monkeypatch.setattr(run_tests, 'missing_wireshark_tools', lambda: [])
     missing = run_tests.preflight([(MATRIX[0], ['units', 'contract', 'eda'])])
     assert len(missing) == 1 and 'Java' in missing[0].what and 'openjdk' in missing[0].install
     assert missing[0].stages == [(MATRIX[0].name, 'eda')]
+
+
+def test_missing_wireshark_tools_block_the_units_stage_only(monkeypatch):
+    monkeypatch.setattr(pipeline, 'find_python', lambda version: sys.executable)
+    monkeypatch.setattr(run_tests, 'node_version', lambda: (20, 1))
+    monkeypatch.setattr(run_tests, 'java_found', lambda: True)
+    monkeypatch.setattr(run_tests.shutil, 'which', lambda tool: None if tool in ('mergecap', 'capinfos') else '/usr/bin/' + tool)
+    missing = run_tests.preflight([(toolchain, ['units', 'contract', 'eda']) for toolchain in MATRIX[:2]])
+    assert [item.what for item in missing] == ["Wireshark's mergecap, capinfos (the pcap merge tests' witnesses)"]
+    assert missing[0].install == 'apt-get install -y --no-install-recommends wireshark-common'
+    assert missing[0].stages == [(toolchain.name, 'units') for toolchain in MATRIX[:2]]
+
+
+def test_the_wireshark_tools_the_runner_checks_are_the_ones_the_merge_tests_run():
+    with open(os.path.join(pipeline.REPO_ROOT, 'tests', 'unit', 'plugins', 'module_utils', '_pcap', 'test_merge.py'),
+              encoding='utf-8') as tests:
+        run = set(re.findall(r"wireshark\('(\w+)'", tests.read()))
+    assert run == set(run_tests.WIRESHARK_TOOLS)
 
 
 def test_the_eda_stage_runs_on_one_toolchain():

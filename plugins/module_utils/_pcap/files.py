@@ -122,6 +122,22 @@ def save_atomically(dest, mode, fill, summary_top=None):
     The temporary file has `mode` from its creation, so the capture is never readable by others, and dest is
     only replaced by a complete, valid capture file.
     """
+    def check(temporary):
+        try:
+            described = describe_file(temporary, summary_top)
+        except DownloadError as exc:
+            raise DownloadError('Cloudflare sent a file, but %s; %s was not written' % (exc, dest))
+        described['dest'] = dest
+        return described
+
+    return write_atomically(dest, mode, fill, check)
+
+
+def write_atomically(dest, mode, fill, check=None):
+    """Let fill(write) stream the content into a temporary file beside dest, created with `mode`, flush it to disk,
+    let check(temporary path) look at it, then rename it over dest; return what check returned (None without one).
+
+    When fill or check raises, dest is untouched and the temporary file is gone."""
     directory = os.path.dirname(os.path.abspath(dest))
     handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
     moved = False
@@ -131,14 +147,10 @@ def save_atomically(dest, mode, fill, summary_top=None):
             fill(output.write)
             output.flush()
             os.fsync(output.fileno())
-        try:
-            described = describe_file(temporary, summary_top)
-        except DownloadError as exc:
-            raise DownloadError('Cloudflare sent a file, but %s; %s was not written' % (exc, dest))
+        checked = check(temporary) if check is not None else None
         os.replace(temporary, dest)
         moved = True
-        described['dest'] = dest
-        return described
+        return checked
     finally:
         if not moved and os.path.exists(temporary):
             os.unlink(temporary)
