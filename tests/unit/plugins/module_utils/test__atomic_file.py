@@ -26,8 +26,8 @@ def test_the_file_is_written_with_its_mode_size_and_sha256(tmp_path):
     dest = str(tmp_path / 'out')
     assert write_atomically(dest, 0o600, fill_with(b'abc', b'def')) == (6, hashlib.sha256(b'abcdef').hexdigest(), True)
     assert stat.S_IMODE(os.stat(dest).st_mode) == 0o600
-    assert file_digests(dest, ('sha256', 'md5')) == (6, {'sha256': hashlib.sha256(b'abcdef').hexdigest(),
-                                                          'md5': hashlib.md5(b'abcdef').hexdigest()})
+    expected = {'sha256': hashlib.sha256(b'abcdef').hexdigest(), 'md5': hashlib.md5(b'abcdef').hexdigest()}
+    assert file_digests(dest, ('sha256', 'md5')) == (6, expected)
 
 
 @pytest.mark.parametrize('refusal', ['fill', 'check'])
