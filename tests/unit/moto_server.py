@@ -10,8 +10,10 @@ those to create an administrator, whose keys sign everything after."""
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -34,6 +36,14 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def die_with_parent():
+    """Linux: the server gets SIGTERM when the process that started it ends, however it ends (PR_SET_PDEATHSIG)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 def allow(*actions):
     return json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': list(actions), 'Resource': '*'}]})
 
@@ -49,6 +59,10 @@ class MotoServer:
         self._admin_clients = {}
 
     def __enter__(self):
+        return self.start()
+
+    def start(self):
+        """Start the server and make the administrator; on any failure nothing is left running."""
         try:
             self._start()
         except BaseException:
@@ -66,7 +80,7 @@ class MotoServer:
         env = dict(os.environ, INITIAL_NO_AUTH_ACTION_COUNT=str(UNAUTHENTICATED_SETUP_CALLS))
         self.process = subprocess.Popen([sys.executable, '-m', 'moto.server', '-H', '127.0.0.1', '-p', str(port)],
                                         stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT, env=env,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=die_with_parent)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if self.process.poll() is not None:

@@ -19,10 +19,24 @@ AWS_VARIABLES = ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKE
                  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI')
 
 
+# ansible-test units runs each test in a forked child (its ansible_forked plugin) that ends without tearing down
+# session fixtures: a server started by a fixture would outlive the run. So the server starts in pytest's own
+# process when this folder is collected, and stops when pytest ends; forked tests share it.
+_SERVER = {}
+
+
+def pytest_configure(config):  # pylint: disable=unused-argument
+    _SERVER.update(server=MotoServer().start(), pid=os.getpid())
+
+
+def pytest_unconfigure(config):  # pylint: disable=unused-argument
+    if _SERVER and _SERVER['pid'] == os.getpid():
+        _SERVER.pop('server').stop()
+
+
 @pytest.fixture(scope='session')
 def moto_s3():
-    with MotoServer() as server:
-        yield server
+    return _SERVER['server']
 
 
 @pytest.fixture(autouse=True)
