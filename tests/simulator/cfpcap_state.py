@@ -14,7 +14,8 @@ import threading
 import time
 
 from cfpcap_buckets import Bucket, credential_parameters, strip_credentials
-from cfpcap_capture import Capture
+from cfpcap_capture import Capture, new_id
+from cfpcap_objects import LAYOUTS, SETTINGS as BUCKET_SETTINGS, capture_files, write_capture
 from cfpcap_pcapgen import build_pcap
 
 DEFAULT_CONFIG = {
@@ -40,6 +41,12 @@ DEFAULT_CONFIG = {
     'sample_snaplen': 160,  # BEHAVIOUR.md: each sampled packet keeps only its first 160 bytes
     'list_limit': 50,  # collect-pcaps.mdx: the list returns up to 50 requests
     'unknown_status': False,  # spec status enum; no source says when Cloudflare sends "unknown"
+    # Writing a finished full capture's files into its bucket over the S3 API (cfpcap_objects.py); null: not written.
+    'bucket_endpoint': None,
+    'bucket_credentials': None,  # for URIs without keys (S3, GCS): Cloudflare's own identity in the bucket policy
+    'bucket_layout': 'top_level',  # no source settles how several files of a capture are kept apart
+    'bucket_files': 1,  # collect-pcaps.mdx, PR #26482: one file per server the traffic crossed
+    'bucket_foreign_file': False,  # a file of another capture beside this one's
 }
 SIMPLE_INTERVAL_SECONDS = 60.0
 # The request log keeps the most recent entries only, so a long soak test cannot exhaust memory.
@@ -134,7 +141,8 @@ def _is_integer(item):
 
 
 _FLAGS = ('fail_captures', 'simple_per_minute', 'full_one_at_a_time', 'require_validated_bucket',
-          'simple_finishes_at_once', 'echo_in_cloudflare_form', 'strip_bucket_credentials', 'unknown_status')
+          'simple_finishes_at_once', 'echo_in_cloudflare_form', 'strip_bucket_credentials', 'unknown_status',
+          'bucket_foreign_file')
 _NON_NEGATIVE = ('pending_seconds', 'conversion_seconds', 'clock_speed', 'packets_per_second', 'lockout_seconds',
                  'validation_pending_seconds')
 
@@ -163,6 +171,16 @@ def _check_config_value(key, value):
         raise ConfigError('sample_snaplen must be an integer >= 1')
     if key == 'list_limit' and value is not None and not (_is_integer(value) and value >= 1):
         raise ConfigError('list_limit must be null or an integer >= 1')
+    if key == 'bucket_endpoint' and value is not None and not (isinstance(value, str) and value.startswith(('http://', 'https://'))):
+        raise ConfigError('bucket_endpoint must be null or an http:// or https:// URL')
+    if key == 'bucket_credentials' and value is not None and not (
+            isinstance(value, dict) and sorted(value) == ['access_key_id', 'secret_access_key']
+            and all(isinstance(item, str) and item for item in value.values())):
+        raise ConfigError('bucket_credentials must be null or {"access_key_id": ..., "secret_access_key": ...}')
+    if key == 'bucket_layout' and value not in LAYOUTS:
+        raise ConfigError('bucket_layout must be one of %s' % ', '.join(LAYOUTS))
+    if key == 'bucket_files' and not (_is_integer(value) and value >= 1):
+        raise ConfigError('bucket_files must be an integer >= 1')
 
 
 def rate_limit_headers(remaining, reset_seconds, quota, window):
@@ -286,6 +304,9 @@ class SimState:
                                    'the ownership API first' % strip_credentials(body['destination_conf']))
             self._sequence += 1
             capture = Capture(account_id, body, now, self._sequence, self.config)
+            # The capture keeps where its files go, like its timings; written when it finishes (_deliver).
+            capture.bucket_settings = dict((key, self.config[key]) for key in BUCKET_SETTINGS)
+            capture.bucket_objects = capture.bucket_error = None
             self.captures[account_id][capture.id] = capture
             if capture.type == 'simple':
                 self.last_simple_created[account_id] = now
@@ -297,9 +318,29 @@ class SimState:
             raise ApiError(404, CODE_NOT_FOUND, 'Packet capture not found')
         return capture
 
+    def _deliver(self, capture, now):
+        """Write a finished full capture's files into its bucket, once, before any answer shows it finished
+        (collect-pcaps.mdx: the files are there to fetch once the capture has finished). A failed write is kept
+        in bucket_error (/__sim/captures): no source says what Cloudflare does then, so the status stays."""
+        settings = capture.bucket_settings
+        if (capture.type != 'full' or not settings['bucket_endpoint'] or capture.bucket_objects is not None
+                or capture.status(now) not in ('success', 'complete')):
+            return
+        packets = min(capture.packets_captured(now), int(self.config['download_packets']))
+        first_timestamp, duration = capture.packet_window()
+        contents = capture_files(capture.id, capture.request.get('filter_v1'), packets, first_timestamp, duration,
+                                 settings['bucket_files'])
+        capture.bucket_objects = []
+        try:
+            capture.bucket_objects = write_capture(capture.id, capture.request['destination_conf'], settings, contents, new_id())
+        except Exception as exc:  # pylint: disable=broad-except
+            capture.bucket_error = ' '.join(('%s: %s' % (type(exc).__name__, exc)).split())
+
     def get_capture(self, account_id, capture_id):
         with self.lock:
-            return self._capture(account_id, capture_id).to_api(self.now())
+            capture, now = self._capture(account_id, capture_id), self.now()
+            self._deliver(capture, now)
+            return capture.to_api(now)
 
     def list_captures(self, account_id):
         """The newest captures first; at most list_limit of them (collect-pcaps.mdx: "up to 50")."""
@@ -308,6 +349,8 @@ class SimState:
             newest_first = sorted(self.captures[account_id].values(), key=lambda capture: -capture.sequence)
             if self.config['list_limit'] is not None:
                 newest_first = newest_first[:self.config['list_limit']]
+            for capture in newest_first:
+                self._deliver(capture, now)
             return [capture.to_api(now) for capture in newest_first]
 
     def stop_capture(self, account_id, capture_id):
@@ -415,8 +458,13 @@ class SimState:
     def all_captures(self):
         with self.lock:
             now = self.now()
-            everything = [capture for account in self.captures.values() for capture in account.values()]
-            return [capture.to_internal(now) for capture in sorted(everything, key=lambda capture: -capture.sequence)]
+            everything = sorted((capture for account in self.captures.values() for capture in account.values()),
+                                key=lambda capture: -capture.sequence)
+            views = []
+            for capture in everything:
+                self._deliver(capture, now)
+                views.append(dict(capture.to_internal(now), bucket_objects=capture.bucket_objects, bucket_error=capture.bucket_error))
+            return views
 
     def all_buckets(self):
         with self.lock:

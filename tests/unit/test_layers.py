@@ -22,6 +22,7 @@ RESOURCES = ('plugins.module_utils._captures', 'plugins.module_utils._buckets', 
 LAYERS = (
     (0, ('plugins.module_utils._api',)),
     (1, ('plugins.module_utils._validation', 'plugins.module_utils._schema')),
+    (1, ('plugins.module_utils._atomic_file',)),
     (2, ('plugins.module_utils._normalise',)),
     (3, RESOURCES),
     (4, ('plugins.module_utils._module',)),
