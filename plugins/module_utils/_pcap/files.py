@@ -10,13 +10,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import grp
-import hashlib
 import os
 import pwd
 import stat
-import re
 import tempfile
+import re
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._atomic_file import file_digests, write_atomically
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect
 
@@ -71,12 +71,7 @@ def parse_mode(mode):
 def describe_file(path, summary_top=None):
     """dest, size, checksum (sha256), format and packets of a capture file on disk, and its summary (with the
     summary_top busiest flows and addresses, see summary.py) unless summary_top is None."""
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(65536), b''):
-            digest.update(chunk)
-            size += len(chunk)
+    size, digests = file_digests(path)
     try:
         if summary_top is None:
             file_format, packets = inspect(path)
@@ -85,7 +80,7 @@ def describe_file(path, summary_top=None):
             packets = summary['packets']
     except NotAPcap as exc:
         raise DownloadError('it is not a pcap or pcapng file (%s)' % exc)
-    described = dict(dest=path, size=size, checksum=digest.hexdigest(), format=file_format, packets=packets)
+    described = dict(dest=path, size=size, checksum=digests['sha256'], format=file_format, packets=packets)
     if summary_top is not None:
         described['summary'] = summary
     return described
@@ -122,35 +117,14 @@ def save_atomically(dest, mode, fill, summary_top=None):
     The temporary file has `mode` from its creation, so the capture is never readable by others, and dest is
     only replaced by a complete, valid capture file.
     """
-    def check(temporary):
+    described = {}
+
+    def check(temporary, _size, _sha256):
         try:
-            described = describe_file(temporary, summary_top)
+            described.update(describe_file(temporary, summary_top))
         except DownloadError as exc:
             raise DownloadError('Cloudflare sent a file, but %s; %s was not written' % (exc, dest))
         described['dest'] = dest
-        return described
 
-    return write_atomically(dest, mode, fill, check)
-
-
-def write_atomically(dest, mode, fill, check=None):
-    """Let fill(write) stream the content into a temporary file beside dest, created with `mode`, flush it to disk,
-    let check(temporary path) look at it, then rename it over dest; return what check returned (None without one).
-
-    When fill or check raises, dest is untouched and the temporary file is gone."""
-    directory = os.path.dirname(os.path.abspath(dest))
-    handle, temporary = tempfile.mkstemp(prefix='.%s.' % os.path.basename(dest), suffix='.part', dir=directory)
-    moved = False
-    try:
-        os.fchmod(handle, mode)
-        with os.fdopen(handle, 'wb') as output:
-            fill(output.write)
-            output.flush()
-            os.fsync(output.fileno())
-        checked = check(temporary) if check is not None else None
-        os.replace(temporary, dest)
-        moved = True
-        return checked
-    finally:
-        if not moved and os.path.exists(temporary):
-            os.unlink(temporary)
+    write_atomically(dest, mode, fill, check)
+    return described

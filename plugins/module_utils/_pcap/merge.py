@@ -31,7 +31,7 @@ import hashlib
 import heapq
 import struct
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import write_atomically
+from ansible_collections.cloudflare.pcap.plugins.module_utils._atomic_file import write_atomically
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import (
     NANOSECONDS,
     PCAP_MAGIC,

@@ -379,8 +379,8 @@ VALID_INPUTS = [interleaved_pcap(0, 2, count=3), interleaved_pcapng(1, 2, count=
 @given(original=st.sampled_from(VALID_INPUTS), changed_bytes=st.dictionaries(
     st.integers(min_value=0), st.integers(min_value=0, max_value=255), min_size=1, max_size=5),
     kept=st.one_of(st.none(), st.integers(min_value=0)))
-def test_damaged_inputs_give_a_merge_of_what_the_reader_reads_or_not_a_pcap(no_disk_flush, tmp_path, original,
-                                                                             changed_bytes, kept):
+def test_damaged_inputs_give_a_merge_of_what_the_reader_reads_or_not_a_pcap(
+        no_disk_flush, tmp_path, original, changed_bytes, kept):
     # Bytes changed (lengths, link types, clocks, magic numbers) and the file cut short, anywhere.
     data = bytearray(original)
     for where, value in changed_bytes.items():
