@@ -157,7 +157,7 @@ def both_ways_for_real(loader, module_name, args, check_mode=False):
 def test_a_file_summary_is_the_same_both_ways(module_loader, tmp_path):
     path = tmp_path / 'empty.pcap'
     path.write_bytes(PCAP)
-    in_process, as_module = both_ways_for_real(module_loader, 'capture_summary', {'path': str(path)}, check_mode=True)
+    in_process, as_module = both_ways_for_real(module_loader, 'capture_summary_info', {'path': str(path)}, check_mode=True)
     assert in_process == as_module
     assert in_process['packets'] == 0 and in_process['changed'] is False
 
