@@ -119,10 +119,12 @@ def test_wait_gives_up_cleanly_on_prism_unknown_capture(proxy) -> None:
     assert result['changed'] is True and result['id'] == EXAMPLE_CAPTURE_ID
 
 
-def test_check_mode_sends_nothing(proxy) -> None:
+def test_check_mode_reads_the_list_once_and_writes_nothing(proxy) -> None:
+    """Check mode verifies the credentials and the account with one read of the capture list, and never POSTs."""
     run = run_module(proxy.url, 'capture_request', AS_EXAMPLE_CAPTURE, check_mode=True)
     result = succeeded(run)
-    assert proxy.calls() == []
+    assert proxy.calls() == [('GET', '/pcaps')]
+    proxy.assert_prism_accepted_all()
     assert result['changed'] is True
     assert result['request'] == AS_EXAMPLE_CAPTURE
 

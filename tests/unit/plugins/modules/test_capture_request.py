@@ -69,9 +69,13 @@ def test_pcap_is_the_capture_under_its_deprecated_name(stub_api, connection_args
 
 
 def test_pcap_is_tagged_deprecated_until_0_2_0_where_ansible_core_can_tag():
-    tags = pytest.importorskip('ansible.module_utils._internal._datatag._tags')
     keys = capture_request._capture_keys(capture_record(destination_conf=BUCKET))
     assert keys['pcap'] == keys['capture'] and 'TOPSECRETVALUE' not in repr(keys)
+    try:
+        from ansible.module_utils._internal._datatag import _tags as tags
+    except ImportError:  # before ansible-core 2.19 nothing can be tagged: the RETURN docs say it, the value stays
+        assert capture_request.deprecate_value is None and type(keys['pcap']) is dict
+        return
     deprecation = tags.Deprecated.get_tag(keys['pcap'])
     assert deprecation.version == '0.2.0' and deprecation.deprecator.resolved_name == 'cloudflare.pcap'
     assert 'capture' in deprecation.help_text

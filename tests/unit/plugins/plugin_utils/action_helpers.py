@@ -47,24 +47,35 @@ def real_action(module_name, args, check_mode=False, environment=None, async_val
 
 @contextlib.contextmanager
 def executor_warnings():
-    """Yields a function that adds to a task result the warnings displayed meanwhile, as the task executor of
-    ansible-core 2.19+ does (before, AnsibleModule returns them in the result itself)."""
+    """Yields a function that makes a task result what the task executor of ansible-core 2.19+ returns: the
+    warnings and deprecations of the result together with those displayed meanwhile, each once (the executor
+    captures both into one DeferredWarningContext, which keeps the first of equal ones); an empty list is no list.
+    From 2.21 a result read while the context is open already carries the displayed ones; before 2.19, AnsibleModule
+    returns them in the result itself."""
     if DeferredWarningContext is None:
         yield lambda result: result
         return
     with DeferredWarningContext(variables={}) as context:
-        def with_warnings(result):
-            if context.get_warnings():
-                result['warnings'] = result.get('warnings', []) + context.get_warnings()
+        def as_the_executor_returns_it(result):
+            for key, displayed in (('warnings', context.get_warnings()),
+                                   ('deprecations', context.get_deprecation_warnings())):
+                merged = []
+                for item in list(result.get(key) or []) + list(displayed):
+                    if item not in merged:
+                        merged.append(item)
+                if merged:
+                    result[key] = merged
+                else:
+                    result.pop(key, None)
             return result
-        yield with_warnings
+        yield as_the_executor_returns_it
 
 
 def in_process(module_name, args, check_mode=False, task_vars=None, environment=None):
     """The task result of PcapAction.run() for a localhost task, which runs the module in-process."""
     action = real_action(module_name, args, check_mode=check_mode, environment=environment)
-    with executor_warnings() as with_warnings:
-        return with_warnings(action.run(task_vars=dict(IMPLICIT_LOCALHOST, **(task_vars or {}))))
+    with executor_warnings() as as_the_executor_returns_it:
+        return as_the_executor_returns_it(action.run(task_vars=dict(IMPLICIT_LOCALHOST, **(task_vars or {}))))
 
 
 def as_module(module_name, args, capsys, check_mode=False, task_vars=None):
@@ -78,4 +89,5 @@ def as_module(module_name, args, capsys, check_mode=False, task_vars=None):
     with helpers.module_args(module_args), helpers.as_module_process():
         with pytest.raises(SystemExit) as exited:
             main()
-    return action._read_module_output(exited.value.code, capsys.readouterr().out)
+    with executor_warnings() as as_the_executor_returns_it:
+        return as_the_executor_returns_it(action._read_module_output(exited.value.code, capsys.readouterr().out))

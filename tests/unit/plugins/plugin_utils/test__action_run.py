@@ -149,8 +149,8 @@ def both_ways_for_real(loader, module_name, args, check_mode=False):
     for in_process in (True, False):
         subject = real_action(module_name, args, check_mode=check_mode)
         subject._shared_loader_obj = loader
-        with executor_warnings() as with_warnings:
-            results.append(with_warnings(subject.run(task_vars=dict(IMPLICIT_LOCALHOST, cloudflare_pcap_in_process=in_process))))
+        with executor_warnings() as as_the_executor_returns_it:
+            results.append(as_the_executor_returns_it(subject.run(task_vars=dict(IMPLICIT_LOCALHOST, cloudflare_pcap_in_process=in_process))))
     return results
 
 
