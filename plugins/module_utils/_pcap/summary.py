@@ -32,7 +32,8 @@ import datetime
 import ipaddress
 import struct
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import ICMP, ICMPV6, PORT_PROTOCOLS as COMMUNITY_ID_PORT_PROTOCOLS, community_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import ICMP, ICMPV6, community_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import PORT_PROTOCOLS as COMMUNITY_ID_PORT_PROTOCOLS
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NANOSECONDS, NotAPcap, read_records
 
 DEFAULT_TOP = 10
