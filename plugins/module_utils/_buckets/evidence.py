@@ -22,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import hashlib
 import os
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets.objects import (
@@ -80,9 +81,12 @@ def _copy_one(client, key, item, check_mode):
     if size > SINGLE_PUT_LIMIT:
         raise BucketError('%s: %d bytes, more than the 5 GiB one upload can hold; copy it with a multipart tool' % (key, size))
     try:
-        with open(item['path'], 'rb') as body:
-            answer = client.client.put_object(Bucket=location.bucket, Key=key, Body=body, ChecksumSHA256=checksum,
-                                              ContentLength=size)
+        with open(item['path'], 'rb') as handle:
+            body = HashingReader(handle)
+            # ChecksumAlgorithm too: S3 wants the algorithm named for an Object Lock bucket (and so does moto).
+            answer = client.client.put_object(Bucket=location.bucket, Key=key, Body=body, ChecksumAlgorithm='SHA256',
+                                              ChecksumSHA256=checksum, ContentLength=size)
+            sent = body.sha256()
     except (IOError, OSError) as exc:
         raise BucketError('%s: cannot read %s: %s' % (key, item['path'], exc.strerror or exc)) from None
     except (BotoCoreError, ClientError) as exc:
@@ -92,10 +96,58 @@ def _copy_one(client, key, item, check_mode):
                               'was hashed, or was damaged on the way; not copied' % key) from None
         raise BucketError('%s: %s' % (key, client.failure(exc, 'Uploading the object', PUT_PERMISSIONS[location.scheme]))) from None
     returned = answer.get('ChecksumSHA256')
-    if returned and returned != checksum:
-        raise BucketError('%s: the store answered SHA-256 %s for the object, not the recorded one' % (key, returned))
+    if (returned and returned != checksum) or sent != item['sha256']:
+        # A store that does not check the checksum (some S3-compatible ones) kept other bytes than the recorded
+        # ones: take that object away again, and never call it copied.
+        removed = _remove_version(client, key, answer.get('VersionId'))
+        raise BucketError('%s: the bytes sent are not the recorded file (it changed since it was hashed); not copied%s'
+                          % (key, '' if removed else ', and the stored object could not be removed: delete it by hand'))
     result['version_id'] = answer.get('VersionId')
     return result
+
+
+class HashingReader:
+    """A file opened for an upload that hashes what is read from it, from the start: botocore may read the body
+    more than once (payload signing, retries), seeking back to the start each time; the last full pass counts."""
+
+    def __init__(self, handle):
+        self._handle = handle
+        self._digest = hashlib.sha256()
+        self._hashed = 0
+
+    def read(self, size=-1):
+        start = self._handle.tell()
+        data = self._handle.read(size)
+        if start == self._hashed:
+            self._digest.update(data)
+            self._hashed += len(data)
+        return data
+
+    def seek(self, offset, whence=0):
+        position = self._handle.seek(offset, whence)
+        if position == 0:
+            self._digest = hashlib.sha256()
+            self._hashed = 0
+        return position
+
+    def tell(self):
+        return self._handle.tell()
+
+    def sha256(self):
+        """The SHA-256 of what was read in the last pass from the start to the end of the file."""
+        remaining = self._handle.read(1)
+        return self._digest.hexdigest() if not remaining and self._hashed == self._handle.tell() else None
+
+
+def _remove_version(client, key, version_id):
+    request = dict(Bucket=client.location.bucket, Key=key)
+    if version_id:
+        request['VersionId'] = version_id
+    try:
+        client.client.delete_object(**request)
+    except (BotoCoreError, ClientError):
+        return False
+    return True
 
 
 def _stored_checksum(client, key):
