@@ -45,6 +45,8 @@ STEPS = ('requested', 'finished', 'downloaded', 'merged', 'summarised', 'copied'
 # What AWX passes to every job (extra vars), and what the collection's rulebook passes from an alert.
 RUN_CONTEXT_KEYS = ('awx_job_id', 'awx_job_template_name', 'awx_user_name', 'tower_job_id', 'tower_job_template_name',
                     'tower_user_name', 'rulebook_correlation_id', 'rulebook_event_uuid')
+# The module option holding them (documented in plugins/doc_fragments/evidence.py).
+RUN_CONTEXT_SPEC = dict(type='dict', default={}, options=dict((key, dict(type='str')) for key in RUN_CONTEXT_KEYS))
 _CAPTURE_ID = re.compile(r'^[0-9A-Za-z_-]{1,64}$')
 _RFC3339 = re.compile(r'^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$')
 
@@ -198,6 +200,7 @@ def update_manifest(folder, capture_id, steps=(), files=(), capture=None, reques
             raise EvidenceError('%s: written by a newer cloudflare.pcap (manifest version %s, this one writes %s); it is '
                                 'left as it is' % (manifest_name(capture_id), previous_version, MANIFEST_VERSION))
     manifest = existing if existing is not None and previous_version is None else _new_manifest(capture_id)
+    before = json.dumps(manifest, sort_keys=True) if manifest is existing else None
     recorded = manifest.setdefault('files', [])
     changed, missing = compare_files(folder, recorded)
     if changed or missing:
@@ -237,8 +240,12 @@ def update_manifest(folder, capture_id, steps=(), files=(), capture=None, reques
             if copy_failures:
                 entry.setdefault('not_copied', [failure['key'] for failure in copy_failures])
     manifest.setdefault('custody_log', []).extend(entries)
+    if not added and before == json.dumps(manifest, sort_keys=True):
+        # Nothing new: the files are as recorded and no step happened. Keep the record as it is.
+        return dict(changed=False, path=os.path.join(folder, manifest_name(capture_id)), manifest=manifest,
+                    added_files=[], previous_version=None)
     if check_mode:
-        return dict(changed=bool(entries or added or existing is None or previous_version is not None),
+        return dict(changed=True,
                     path=os.path.join(folder, manifest_name(capture_id)), manifest=manifest, added_files=added,
                     previous_version=previous_version)
     if previous_version is not None:

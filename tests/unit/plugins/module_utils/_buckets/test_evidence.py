@@ -149,3 +149,41 @@ def test_check_mode_sends_and_writes_nothing(moto_s3, tmp_path):
     assert result['changed'] and len(result['copied']) == 4
     assert moto_s3.client('s3').list_objects_v2(Bucket=bucket).get('KeyCount') == 0
     assert (folder / MANIFEST).read_bytes() == before
+
+
+# ---- the module ------------------------------------------------------------------------------------------------
+
+def test_the_copy_module_copies_and_keeps_the_keys_out_of_its_result(moto_s3, tmp_path, capsys):
+    from ansible_collections.cloudflare.pcap.plugins.modules import evidence_copy
+    from ansible_collections.cloudflare.pcap.tests.unit.helpers import assert_matches_return_docs, run_module
+    folder = case(tmp_path)
+    bucket = moto_s3.new_bucket()
+    key_id, secret = moto_s3.admin['aws_access_key_id'], moto_s3.admin['aws_secret_access_key']
+    args = dict(path=str(folder), capture_id=CAPTURE_ID, endpoint_url=moto_s3.url,
+                bucket='r2://%s/cases?account-id=%s&access-key-id=%s&secret-access-key=%s' % (bucket, ACCOUNT_ID, key_id, secret),
+                run_context=dict(awx_job_id='42'))
+    failed, result = run_module(evidence_copy.main, args, capsys)
+    assert not failed, result
+    assert_matches_return_docs(evidence_copy, result, 'success')
+    assert (result['bucket_name'], result['key_prefix']) == (bucket, 'cases/%s/' % CAPTURE_ID)
+    assert len(result['copied']) == 6 and result['failed_objects'] == []
+    text = json.dumps(result) + (folder / MANIFEST).read_text()
+    assert secret not in text and key_id not in text
+    assert read_manifest(str(folder), CAPTURE_ID)['custody_log'][-1]['by']['awx_job_id'] == '42'
+    failed, again = run_module(evidence_copy.main, args, capsys)
+    assert not failed and not again['changed']
+
+
+def test_the_copy_module_fails_naming_each_object_not_copied(moto_s3, tmp_path, capsys):
+    from ansible_collections.cloudflare.pcap.plugins.modules import evidence_copy
+    from ansible_collections.cloudflare.pcap.tests.unit.helpers import assert_matches_return_docs, run_module
+    folder = case(tmp_path)
+    bucket = moto_s3.new_bucket()
+    key_id, secret = moto_s3.user_allowed('s3:GetObject')
+    failed, result = run_module(evidence_copy.main, dict(
+        path=str(folder), capture_id=CAPTURE_ID, bucket='s3://%s?region=us-east-1' % bucket, endpoint_url=moto_s3.url,
+        access_key_id=key_id, secret_access_key=secret), capsys)
+    assert failed and result['copied'] == [] and len(result['failed_objects']) == 6
+    assert all(name in result['msg'] for name in FILES)
+    assert secret not in json.dumps(result)
+    assert_matches_return_docs(evidence_copy, result, 'failure')
