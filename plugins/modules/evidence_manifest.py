@@ -43,7 +43,8 @@ attributes:
   platform:
     support: full
     details:
-      - Reads and writes files on the host that runs the module. Run it on the controller (with C(delegate_to) V(localhost)) so that the user and host recorded are the controller's.
+      - Reads and writes files on the host that runs the module. Run it on the controller (with C(delegate_to)
+        V(localhost)) so that the user and host recorded are the controller's.
     platforms: posix
   action:
     details:
