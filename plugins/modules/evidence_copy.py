@@ -81,7 +81,6 @@ options:
       - The credentials need C(s3:PutObject) (R2 C(Object Read & Write)); C(s3:GetObject) as well lets a re-run skip
         objects already copied.
     type: str
-    no_log: false
   secret_access_key:
     description:
       - The secret for O(access_key_id).
