@@ -214,6 +214,20 @@ summary:
             source_port: 51234
             destination_port: 443
             protocol: 6
+        community_id:
+          description:
+            - The flow's L(Community ID,https://github.com/corelight/community-id-spec) v1 (seed 0), the flow hash
+              that Zeek, Suricata, Arkime, Elastic and Wireshark log, to look the flow up in a SIEM. Both directions
+              of a connection have the same ID.
+            - For ICMP and ICMPv6, that of the flow's most frequent type and code (a request and its reply share an
+              ID; an error message has its own).
+            - V(null) when the packets do not hold what it needs - the ports of TCP, UDP or SCTP, or the ICMP type
+              and code - as in IP fragments after the first.
+            - Other protocols (DCCP and UDP-Lite included) are hashed by addresses and protocol alone, as the
+              specification says.
+          type: str
+          returned: success
+          sample: 1:NxpEl93jhPyWorKEDXUl5YRTkLM=
     protocols:
       description: Packets and bytes per IP protocol number, most packets first.
       type: list

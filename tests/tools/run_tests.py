@@ -34,8 +34,8 @@ What `make test` needs (checked up front by preflight(); what is missing is name
 - Python 3.11, 3.12 and 3.13 for the toolchains' virtualenvs, and 3.9 to 3.13 for the sanity tests compile and
   import (pyenv's or on PATH);
 - Node.js >= 18 with npm for the contract stage (Prism);
-- Wireshark's mergecap, editcap and capinfos (Debian package wireshark-common) for the units stage: the pcap
-  merge tests' independent witnesses;
+- Wireshark's mergecap, editcap and capinfos (Debian package wireshark-common) and tshark (package tshark) for the
+  units stage: the pcap merge and Community ID tests' independent witnesses;
 - access to the package registries: every virtualenv (ours and ansible-test's) is installed from PyPI, Prism
   from npm.
 
@@ -589,7 +589,8 @@ def java_found() -> bool:
     return bool(shutil.which('java') or (java_home and os.access(os.path.join(java_home, 'bin', 'java'), os.X_OK)))
 
 
-WIRESHARK_TOOLS = ('mergecap', 'editcap', 'capinfos')  # tests/unit/plugins/module_utils/_pcap/test_merge.py
+# test_merge.py (mergecap, editcap, capinfos) and test_community_id.py (tshark) in tests/unit/plugins/module_utils/_pcap/
+WIRESHARK_TOOLS = ('mergecap', 'editcap', 'capinfos', 'tshark')
 
 
 def missing_wireshark_tools() -> list[str]:
@@ -631,8 +632,9 @@ def preflight(plan: list[tuple[Toolchain, list[str]]]) -> list[Missing]:
             missing.append(Missing('Node.js >= %d with npm (for Prism)' % MIN_NODE[0],
                                    'apt-get install -y nodejs npm', stages))
         elif need == 'wireshark' and missing_wireshark_tools():
-            missing.append(Missing("Wireshark's %s (the pcap merge tests' witnesses)" % ', '.join(missing_wireshark_tools()),
-                                   'apt-get install -y --no-install-recommends wireshark-common', stages))
+            missing.append(Missing("Wireshark's %s (the pcap merge and Community ID tests' witnesses)"
+                                   % ', '.join(missing_wireshark_tools()),
+                                   'apt-get install -y --no-install-recommends wireshark-common tshark', stages))
     if missing_pythons:
         versions = sorted(missing_pythons, key=version_key)
         pyenv = shutil.which('pyenv')

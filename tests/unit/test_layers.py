@@ -25,6 +25,9 @@ LAYERS = (
     (1, ('plugins.module_utils._atomic_file',)),
     (2, ('plugins.module_utils._normalise',)),
     (3, RESOURCES),
+    # The custody record ties together what the resources produce (files, bucket copies): it may use them, they never
+    # use it; it is below the modules that write and check it.
+    (3.5, ('plugins.module_utils._evidence',)),
     (4, ('plugins.module_utils._module',)),
     (5, ('plugins.modules',)),
     (6, ('plugins.plugin_utils', 'plugins.test')),

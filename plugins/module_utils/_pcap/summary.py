@@ -32,6 +32,8 @@ import datetime
 import ipaddress
 import struct
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import ICMP, ICMPV6, community_id
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import PORT_PROTOCOLS as COMMUNITY_ID_PORT_PROTOCOLS
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NANOSECONDS, NotAPcap, read_records
 
 DEFAULT_TOP = 10
@@ -84,18 +86,20 @@ def summarise(records, top=DEFAULT_TOP):
                 first = timestamp
             elif timestamp > last:
                 last = timestamp
-        key = _flow_key(link_type, data)
-        if key is None:
+        found = _flow_key(link_type, data)
+        if found is None:
             undecoded += 1
             if link_type not in SUPPORTED_LINK_TYPES:
                 unsupported[link_type] = unsupported.get(link_type, 0) + 1
             continue
+        key, icmp_type_code = found[:5], found[5]
         counts = flows.get(key)
         if counts is None:
-            flows[key] = [1, original]
-        else:
-            counts[0] += 1
-            counts[1] += original
+            counts = flows[key] = [0, 0, {}]
+        counts[0] += 1
+        counts[1] += original
+        if icmp_type_code is not None:
+            counts[2][icmp_type_code] = counts[2].get(icmp_type_code, 0) + 1
     return _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, last, flows, unsupported, top)
 
 
@@ -140,6 +144,13 @@ def _flow_key(link_type, data):
     return None
 
 
+def _icmp(data, position, end, protocol):
+    """(type, code) of an ICMP or ICMPv6 message when its first two bytes are there, for its Community ID."""
+    if protocol in (ICMP, ICMPV6) and position + 2 <= end and position + 2 <= len(data):
+        return data[position], data[position + 1]
+    return None
+
+
 def _ipv4(data, offset):
     if len(data) < offset + 20 or data[offset] >> 4 != 4:
         return None
@@ -157,8 +168,12 @@ def _ipv4(data, offset):
         end = offset + total_length if total_length else len(data)
         if transport + 4 <= end and transport + 4 <= len(data):
             source_port, destination_port = _PORTS(data, transport)
-            return source, destination, protocol, source_port, destination_port
-    return source, destination, protocol, None, None
+            return source, destination, protocol, source_port, destination_port, None
+    if protocol == ICMP and not (data[offset + 6] & 0x1f or data[offset + 7]):
+        total_length = data[offset + 2] << 8 | data[offset + 3]
+        end = offset + total_length if total_length else len(data)
+        return source, destination, protocol, None, None, _icmp(data, offset + header_length, end, protocol)
+    return source, destination, protocol, None, None, None
 
 
 def _ipv6(data, offset):
@@ -174,7 +189,7 @@ def _ipv6(data, offset):
     while protocol in IPV6_EXTENSIONS:
         if position + 8 > end:
             # Cut off inside the extension headers: the last header reached is all that is known.
-            return source, destination, protocol, None, None
+            return source, destination, protocol, None, None, None
         if protocol == IPV6_FRAGMENT:
             first_fragment = first_fragment and not _SHORT(data, position + 2)[0] & 0xfff8
             length = 8
@@ -186,8 +201,8 @@ def _ipv6(data, offset):
         position += length
     if first_fragment and protocol in PORT_PROTOCOLS and position + 4 <= end:
         source_port, destination_port = _PORTS(data, position)
-        return source, destination, protocol, source_port, destination_port
-    return source, destination, protocol, None, None
+        return source, destination, protocol, source_port, destination_port, None
+    return source, destination, protocol, None, None, _icmp(data, position, end, protocol) if first_fragment else None
 
 
 def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, last, flows, unsupported, top):
@@ -198,7 +213,7 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
         for table, key in ((protocols, protocol), (sources, source), (destinations, destination)):
             total = table.get(key)
             if total is None:
-                table[key] = list(counts)
+                table[key] = counts[:2]
             else:
                 total[0] += counts[0]
                 total[1] += counts[1]
@@ -230,7 +245,7 @@ def summary_warnings(summary):
 
 
 def _busiest_flow(item):
-    (source, destination, protocol, source_port, destination_port), (packets, size) = item
+    (source, destination, protocol, source_port, destination_port), (packets, size, _icmp_types) = item
     # Most packets first, then most bytes; ties in a fixed order, so the same file always gives the same list.
     return (-packets, -size, len(source), source, destination, protocol, -1 if source_port is None else source_port,
             -1 if destination_port is None else destination_port)
@@ -244,7 +259,21 @@ def _flow(key, counts):
     filter_v1['protocol'] = protocol
     flow = dict(filter_v1, packets=counts[0], bytes=counts[1])
     flow['filter_v1'] = filter_v1
+    flow['community_id'] = _community_id(key, counts[2])
     return flow
+
+
+def _community_id(key, icmp_types):
+    """The flow's Community ID v1; for ICMP, that of its most frequent type and code. None when what it needs is not
+    in the packets: the ports of TCP, UDP or SCTP (later fragments only), or any ICMP type and code."""
+    source, destination, protocol, source_port, destination_port = key
+    if protocol in (ICMP, ICMPV6):
+        if not icmp_types:
+            return None
+        source_port, destination_port = sorted(icmp_types.items(), key=lambda item: (-item[1], item[0]))[0][0]
+    elif protocol in COMMUNITY_ID_PORT_PROTOCOLS and source_port is None:
+        return None
+    return community_id(protocol, source, destination, source_port, destination_port)
 
 
 def _top_addresses(table, top):

@@ -41,10 +41,12 @@ def test_summarises_a_file_without_credentials(capsys, tmp_path, check_mode):
         source_address='198.51.100.7', destination_address='203.0.113.10', source_port=51234, destination_port=443,
         protocol=6, packets=7, bytes=7 * 1454,
         filter_v1=dict(source_address='198.51.100.7', destination_address='203.0.113.10', source_port=51234,
-                       destination_port=443, protocol=6))
+                       destination_port=443, protocol=6),
+        community_id='1:NxpEl93jhPyWorKEDXUl5YRTkLM=')
     assert summary['flows'][2] == dict(source_address='192.0.2.1', destination_address='203.0.113.10', protocol=1,
                                        packets=1, bytes=42, filter_v1=dict(source_address='192.0.2.1',
-                                                                           destination_address='203.0.113.10', protocol=1))
+                                                                           destination_address='203.0.113.10', protocol=1),
+                                       community_id='1:8pitjPGxW5ZbHexqm674MRkSs6I=')  # tshark's for this echo request
     assert summary['protocols'] == [dict(protocol=6, packets=7, bytes=7 * 1454), dict(protocol=17, packets=3, bytes=3 * 92),
                                     dict(protocol=1, packets=1, bytes=42)]
     assert summary['destinations'][0] == dict(address='203.0.113.10', packets=8, bytes=7 * 1454 + 42)

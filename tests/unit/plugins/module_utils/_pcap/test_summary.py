@@ -15,6 +15,7 @@ import struct
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import community_id
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise, summarise_file
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, read_records
 from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
@@ -254,7 +255,8 @@ def test_a_flow_is_a_filter_v1():
     assert flow == dict(source_address='192.0.2.1', destination_address='203.0.113.10', source_port=40000,
                         destination_port=443, protocol=6, packets=1, bytes=14 + 8 + 20 + 20 + 1000,
                         filter_v1=dict(source_address='192.0.2.1', destination_address='203.0.113.10', source_port=40000,
-                                       destination_port=443, protocol=6))
+                                       destination_port=443, protocol=6),
+                        community_id=community_id(6, '192.0.2.1', '203.0.113.10', 40000, 443))
 
 
 def test_protocols_without_ports_have_none():
