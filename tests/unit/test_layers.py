@@ -25,10 +25,13 @@ LAYERS = (
     (1, ('plugins.module_utils._atomic_file',)),
     (2, ('plugins.module_utils._normalise',)),
     (3, RESOURCES),
-    (4, ('plugins.module_utils._module',)),
-    (5, ('plugins.modules',)),
-    (6, ('plugins.plugin_utils', 'plugins.test')),
-    (7, ('plugins.action',)),
+    # A full capture's download needs three resources (the capture, its bucket, the pcap files): the one place
+    # that ties resources together sits above them, below the module helper that every module uses.
+    (4, ('plugins.module_utils._full_capture',)),
+    (5, ('plugins.module_utils._module',)),
+    (6, ('plugins.modules',)),
+    (7, ('plugins.plugin_utils', 'plugins.test')),
+    (8, ('plugins.action',)),
     (0, ('plugins.doc_fragments',)),
 )
 # In these packages each file stands alone: a module does not import another module.

@@ -17,7 +17,7 @@ import tempfile
 import re
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._atomic_file import file_digests, write_atomically
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file, with_empty_reasons
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect
 
 _OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
@@ -82,7 +82,7 @@ def describe_file(path, summary_top=None):
         raise DownloadError('it is not a pcap or pcapng file (%s)' % exc)
     described = dict(dest=path, size=size, checksum=digests['sha256'], format=file_format, packets=packets)
     if summary_top is not None:
-        described['summary'] = summary
+        described['summary'] = with_empty_reasons(summary)
     return described
 
 
