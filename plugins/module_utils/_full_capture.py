@@ -151,4 +151,3 @@ def _remove(path):
         os.unlink(path)
     except FileNotFoundError:
         pass
-

@@ -133,7 +133,7 @@ def test_a_writable_folder_keeps_no_trace_of_the_check(stub_api, connection_args
 
 
 def test_a_full_capture_is_read_from_its_bucket_and_its_keys_stay_masked(stub_api, connection_args, capsys, tmp_path,
-                                                                          monkeypatch):
+                                                                         monkeypatch):
     # Nothing listens on the endpoint: the bucket cannot be read, and the message names it masked.
     # (tests/unit/plugins/module_utils/_buckets/test_full_capture_download.py reads a real bucket.)
     monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')

@@ -109,8 +109,8 @@ def test_every_file_is_fetched_hashed_merged_and_summarised(stub_api, connection
     assert result['summary']['packets'] == SERVERS * PACKETS_EACH and 'empty_reasons' not in result['summary']
     witness = tmp_path / 'witness'
     witness.mkdir()
-    assert_mergecap_agrees([item['dest'] for item in result['files']], dict(dest=merged, packets=result['packets'],
-                                                                              link_types=[1]), witness)
+    merged_file = dict(dest=merged, packets=result['packets'], link_types=[1])
+    assert_mergecap_agrees([item['dest'] for item in result['files']], merged_file, witness)
     assert_matches_return_docs(capture_download, result, 'success')
 
 
@@ -179,7 +179,7 @@ def test_a_damaged_file_is_named_kept_and_hashed_and_nothing_is_merged(stub_api,
 
 
 def test_a_bucket_that_refuses_the_listing_is_named_masked_with_the_permission(stub_api, connection_args, moto_s3,
-                                                                              capsys, tmp_path):
+                                                                               capsys, tmp_path):
     bucket, _keys = bucket_with_files(moto_s3)
     credentials = moto_s3.user_allowed('s3:GetObject')
 
@@ -270,7 +270,7 @@ def test_a_full_capture_needs_a_directory(stub_api, connection_args, moto_s3, ca
 
 
 def test_without_boto3_the_message_names_pip_install_boto3(stub_api, connection_args, moto_s3, capsys, tmp_path,
-                                                          monkeypatch):
+                                                           monkeypatch):
     monkeypatch.setattr(objects, 'HAS_BOTO3', False)
     failed, result = run(stub_api, capsys, args(connection_args, moto_s3, tmp_path), 's3://b?region=us-east-1')
     assert failed and 'pip install boto3' in result['msg'] and 'Traceback' not in str(result)
