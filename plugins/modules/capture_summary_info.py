@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: capture_summary_info
-short_description: Summarise a local pcap or pcapng file, its busiest flows first
+short_description: Summarise local pcap or pcapng files, their busiest flows first
 version_added: 0.1.0
 description:
   - Reads a capture file on the host that runs the module and returns what is in it at a glance, the same
@@ -27,6 +27,9 @@ description:
     headers that are there.
   - The collection reads the headers itself, without a third-party library, so the module runs on any host with
     Python; the unit tests check its figures against dpkt's on files of every format above.
+  - Given several files (a list, or shell-style patterns in O(path)), it summarises them as one capture, such as
+    the files of a C(full) capture that Cloudflare wrote from several servers, and lists each file in RV(files).
+  - A capture without packets gets C(empty_reasons) in RV(summary) and a warning: why a capture can be empty.
   - A damaged file, or one that is not a capture, fails the task with a message that says what is wrong and at
     which byte offset.
   - Until cloudflare.pcap 0.2.0, its former name C(cloudflare.pcap.capture_summary) still works and redirects here,
@@ -49,8 +52,12 @@ attributes:
 options:
   path:
     description:
-      - The capture file to summarise.
-    type: path
+      - The capture file to summarise, or a list of them, summarised as one capture.
+      - Each item may be a shell-style pattern (C(*), C(?), C([...])) such as C(/srv/incident/srv*/pcap_*.pcap);
+        its matches are taken in name order. A pattern that matches no file fails the task, naming it.
+      - With one file given by name (a string without a pattern), the result has that file's RV(format),
+        RV(size) and RV(checksum) as before; otherwise RV(files) lists every file.
+    type: raw
     required: true
   summary_top:
     description:
@@ -82,6 +89,13 @@ EXAMPLES = r'''
     summary_top: 5
   register: evidence
 
+- name: Summarise every file of a full capture as one capture
+  cloudflare.pcap.capture_summary_info:
+    path:
+      - "{{ incident_dir }}/srv*/pcap_{{ full_capture.id }}*.pcap"
+      - "{{ incident_dir }}/pcap_{{ full_capture.id }}*.pcap"
+  register: full_evidence
+
 - name: Name the busiest flow
   ansible.builtin.debug:
     msg: >-
@@ -102,17 +116,17 @@ EXAMPLES = r'''
 RETURN = r'''
 format:
   description: The file format recognised from its magic number, V(pcap) (libpcap) or V(pcapng).
-  returned: success
+  returned: success, for one file given by name
   type: str
   sample: pcap
 size:
   description: Size of the file in bytes.
-  returned: success
+  returned: success, for one file given by name
   type: int
   sample: 81234
 checksum:
   description: SHA-256 of the file, in hexadecimal.
-  returned: success
+  returned: success, for one file given by name
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 packets:
@@ -120,9 +134,19 @@ packets:
   returned: success
   type: int
   sample: 500
+files:
+  description:
+    - Each file summarised, when O(path) is a list of several files or holds a pattern. C(path), C(size) (bytes),
+      C(checksum) (SHA-256), C(format) (V(pcap) or V(pcapng)) and C(packets).
+  returned: success, for several files or a pattern
+  type: list
+  elements: dict
+  sample:
+    - {path: /srv/incident/srv1/pcap_66802ca5668e47a2b82c2e6746e45037.pcap, size: 81234, format: pcap, packets: 500,
+       checksum: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}
 summary:
   description:
-    - What is in the file. Times are RFC 3339 UTC, to the microsecond; bytes of flows, protocols and addresses are
+    - What is in the file (or the files, as one capture). Times are RFC 3339 UTC, to the microsecond; bytes of flows, protocols and addresses are
       the packets' original lengths on the wire, link-layer header included.
   returned: success
   type: dict
@@ -239,16 +263,28 @@ summary:
       elements: dict
       sample:
         - {link_type: 105, packets: 12}
+    empty_reasons:
+      description:
+        - Only when there is no packet. Why a finished capture can be empty, as Cloudflare documents it (packets
+          dropped), and as sampling and filters imply (a sampled capture only covers traffic that passed while it
+          ran; the filter matched nothing).
+      type: list
+      elements: str
+      returned: when C(packets) is 0
+      sample:
+        - 'packets were dropped: Cloudflare documents that a capture "might be empty because packets were dropped"'
 '''
 
+import glob
 import os
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file, describe_files
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
 
 ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
+    # raw, not a list: a list option would split one path at its commas.
+    path=dict(type='raw', required=True),
     summary_top=dict(type='int', default=10, aliases=['top'],
                      deprecated_aliases=[dict(name='top', version='0.2.0', collection_name='cloudflare.pcap')]),
 )
@@ -259,24 +295,49 @@ MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, con
 
 def main():
     module = PcapModule(**MODULE_OPTIONS)
-    path = module.params['path']
     top = module.params['summary_top']
     if top < 0:
         module.fail_json(msg='summary_top: must be 0 or more, got %d' % top)
-    if not os.path.exists(path):
-        module.fail_json(msg='path: %s does not exist' % path)
-    if os.path.isdir(path):
-        module.fail_json(msg='path: %s is a directory, not a capture file' % path)
+    paths, one_named_file = _paths(module, module.params['path'])
+    for path in paths:
+        if not os.path.exists(path):
+            module.fail_json(msg='path: %s does not exist' % path)
+        if os.path.isdir(path):
+            module.fail_json(msg='path: %s is a directory, not a capture file' % path)
     try:
-        described = describe_file(path, top)
+        if one_named_file:
+            described = describe_file(paths[0], top)
+            del described['dest']  # AnsibleModule would add the file's owner, mode, ... to a result naming a path
+        else:
+            described = describe_files(paths, top)
     except DownloadError as exc:
-        module.fail_json(msg='path: %s: %s' % (path, exc))
+        module.fail_json(msg='path: %s%s' % ('%s: ' % paths[0] if one_named_file else '', exc))
     except (IOError, OSError) as exc:
-        module.fail_json(msg='path: cannot read %s: %s' % (path, exc.strerror or exc))
-    del described['dest']  # AnsibleModule would add the file's owner, mode, ... to a result naming a path
+        module.fail_json(msg='path: cannot read %s: %s' % (exc.filename or paths[0], exc.strerror or exc))
     for warning in summary_warnings(described['summary']):
         module.warn(warning)
     module.exit_json(changed=False, **described)
+
+
+def _paths(module, value):
+    """(the files, whether it is one file named as before) from path: a string or a list, each item a file or a
+    shell-style pattern whose matches are taken in name order; a file named twice counts once."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        module.fail_json(msg='path: must be a file, a pattern, or a list of them, got %r' % (value,))
+    paths = []
+    patterned = False
+    for item in items:
+        item = os.path.expanduser(os.path.expandvars(item))
+        if glob.has_magic(item):
+            patterned = True
+            matches = sorted(glob.glob(item))
+            if not matches:
+                module.fail_json(msg='path: the pattern %s matches no file' % item)
+        else:
+            matches = [item]
+        paths.extend(match for match in matches if match not in paths)
+    return paths, not patterned and not isinstance(value, list)
 
 
 if __name__ == '__main__':

@@ -17,8 +17,8 @@ import tempfile
 import re
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._atomic_file import file_digests, write_atomically
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file, with_empty_reasons
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise, summarise_file, with_empty_reasons
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect, read_records
 
 _OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
 
@@ -84,6 +84,34 @@ def describe_file(path, summary_top=None):
     if summary_top is not None:
         described['summary'] = with_empty_reasons(summary)
     return described
+
+
+def describe_files(paths, summary_top):
+    """Several capture files summarised as one capture (the files of one full capture, say): the summary of all
+    their packets together, and for each file its path, size, checksum, format and packets. A summary does not
+    depend on the order of the packets, so the files are read one after the other, never merged on disk. Raises
+    DownloadError naming the file that is not a capture."""
+    files = []
+
+    def records():
+        for path in paths:
+            size, digests = file_digests(path)
+            entry = dict(path=path, size=size, checksum=digests['sha256'], packets=0)
+            files.append(entry)
+            with open(path, 'rb') as handle:
+                try:
+                    entry['format'], found = read_records(handle)
+                    for record in found:
+                        entry['packets'] += 1
+                        yield record
+                except NotAPcap as exc:
+                    raise DownloadError('%s: it is not a pcap or pcapng file (%s)' % (path, exc))
+
+    try:
+        summary = with_empty_reasons(summarise(records(), summary_top))
+    except NotAPcap as exc:
+        raise DownloadError(str(exc))
+    return dict(files=files, packets=summary['packets'], summary=summary)
 
 
 def path_attributes(path):
