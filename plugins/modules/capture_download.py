@@ -140,19 +140,6 @@ EXAMPLES = r'''
     wait_timeout: 900
     mode: '0640'
 
-- name: Fetch every file of a finished full capture from its bucket, merge them and summarise
-  cloudflare.pcap.capture_download:
-    id: "{{ full_capture.id }}"
-    dest: "{{ incident_dir }}/"
-    wait: true
-    wait_timeout: 1800
-  register: full_download
-
-- name: Say which files came from the bucket
-  ansible.builtin.debug:
-    msg: "{{ item.key }}: {{ item.packets }} packets, sha256 {{ item.sha256 }}"
-  loop: "{{ full_download.files }}"
-
 - name: Say what is on disk
   ansible.builtin.debug:
     msg: "{{ download.dest }}: {{ download.packets }} packets, {{ download.size }} bytes, sha256 {{ download.checksum }}"

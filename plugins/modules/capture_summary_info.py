@@ -54,7 +54,8 @@ options:
     description:
       - The capture file to summarise, or a list of them, summarised as one capture.
       - Each item may be a shell-style pattern (C(*), C(?), C([...])) such as C(/srv/incident/srv*/pcap_*.pcap);
-        its matches are taken in name order. A pattern that matches no file fails the task, naming it.
+        its matches are taken in name order. A pattern may match nothing (the files of a full capture are at the
+        top or in folders) as long as O(path) as a whole names at least one file; otherwise the task fails.
       - With one file given by name (a string without a pattern), the result has that file's RV(format),
         RV(size) and RV(checksum) as before; otherwise RV(files) lists every file.
     type: raw
@@ -89,12 +90,12 @@ EXAMPLES = r'''
     summary_top: 5
   register: evidence
 
-- name: Summarise every file of a full capture as one capture
+- name: Summarise several files as one capture, such as the files of a full capture from its bucket
   cloudflare.pcap.capture_summary_info:
     path:
-      - "{{ incident_dir }}/srv*/pcap_{{ full_capture.id }}*.pcap"
-      - "{{ incident_dir }}/pcap_{{ full_capture.id }}*.pcap"
-  register: full_evidence
+      - "{{ incident_dir }}/*.pcap"
+      - "{{ incident_dir }}/srv*/pcap_*.pcap"
+  register: all_evidence
 
 - name: Name the busiest flow
   ansible.builtin.debug:
@@ -332,11 +333,11 @@ def _paths(module, value):
         if glob.has_magic(item):
             patterned = True
             matches = sorted(glob.glob(item))
-            if not matches:
-                module.fail_json(msg='path: the pattern %s matches no file' % item)
         else:
             matches = [item]
         paths.extend(match for match in matches if match not in paths)
+    if not paths:
+        module.fail_json(msg='path: %s matches no file' % ', '.join(items))
     return paths, not patterned and not isinstance(value, list)
 
 

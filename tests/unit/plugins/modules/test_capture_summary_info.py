@@ -133,9 +133,14 @@ def test_a_list_and_patterns_summarise_several_files_as_one_capture(capsys, tmp_
     assert_matches_return_docs(capture_summary_info, result, 'success, for several files or a pattern')
 
 
-def test_a_pattern_that_matches_nothing_is_named(capsys, tmp_path):
-    failed, result = run_module(capture_summary_info.main, dict(path=[str(tmp_path / 'srv*.pcap')]), capsys)
-    assert failed and result['msg'] == 'path: the pattern %s matches no file' % (tmp_path / 'srv*.pcap')
+def test_patterns_that_match_nothing_at_all_are_named(capsys, tmp_path):
+    patterns = [str(tmp_path / 'srv*.pcap'), str(tmp_path / 'srv*' / '*.pcap')]
+    failed, result = run_module(capture_summary_info.main, dict(path=patterns), capsys)
+    assert failed and result['msg'] == 'path: %s, %s matches no file' % tuple(patterns)
+
+    one = write(tmp_path, samples.pcap_file(FRAMES), 'srv1.pcap')
+    failed, result = run_module(capture_summary_info.main, dict(path=patterns), capsys)
+    assert not failed and [item['path'] for item in result['files']] == [one]
 
 
 def test_a_damaged_file_among_several_is_named(capsys, tmp_path):
