@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: capture_download
-short_description: Download a Cloudflare packet capture: a simple one from the API, a full one from its bucket
+short_description: Download a Cloudflare packet capture, a simple one from the API or a full one from its bucket
 version_added: 0.1.0
 description:
   - Downloads the libpcap file of a finished C(simple) packet capture
@@ -26,7 +26,7 @@ description:
     differ); the originals are kept. RV(summary) describes the merged capture, RV(files) each file.
   - For a full capture, a file already in O(dest) with the size and content of its object is not fetched again, and
     a merged file of the same content is kept, so a re-run reports C(changed=false). O(force) does not apply.
-  - An object that is gone or damaged between the listing and its download does not stop the others: they are
+  - An object that is gone or damaged between the listing and its download does not stop the others; they are
     saved and hashed, listed in RV(files), and the task fails naming the key. A capture with no file in the bucket
     fails saying where it looked (bucket masked, prefix) and why a capture can be empty.
   - A capture is ready when its status is V(success) or V(complete). A capture that Cloudflare reports as
