@@ -71,7 +71,7 @@ options:
     aliases: [top]
 seealso:
   - module: cloudflare.pcap.capture_download
-    description: Downloads a simple capture and returns the same summary.
+    description: Downloads a capture (a full one from its bucket, merged) and returns the same summary.
   - module: cloudflare.pcap.capture_request
     description: Its O(cloudflare.pcap.capture_request#module:filter_v1) takes a flow's C(filter_v1) as it is.
 '''
