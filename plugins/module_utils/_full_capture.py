@@ -96,8 +96,15 @@ def download_full_capture(capture, dest_dir, bucket_options, mode, summary_top, 
         existing = [path for path in paths.values() if os.path.isfile(path)]
         result.update(changed=fetched['changed'] or not existing, dest=existing[0] if existing else paths['pcap'])
         return result
-    merged = _merge(capture_id, [item['dest'] for item in files], paths, mode)
-    _file_format, summary = summarise_file(merged['dest'], summary_top)
+    try:
+        merged = _merge(capture_id, [item['dest'] for item in files], paths, mode)
+    except FullCaptureError as exc:
+        exc.files = files  # saved and hashed all the same
+        raise
+    try:
+        _file_format, summary = summarise_file(merged['dest'], summary_top)
+    except (NotAPcap, OSError) as exc:
+        raise FullCaptureError('Summarising %s failed: %s' % (merged['dest'], exc), files=files)
     result.update(merged, summary=with_empty_reasons(summary),
                   changed=fetched['changed'] or merged.pop('changed'))
     return result
@@ -132,16 +139,20 @@ def _merge(capture_id, inputs, paths, mode):
         raise FullCaptureError('Merging the files of capture %s failed: %s' % (capture_id, exc))
     dest = paths[merged['format']]
     changed = True
-    if os.path.isfile(dest) and file_digests(dest)[1]['sha256'] == merged['checksum']:
-        changed = False
+    try:
+        if os.path.isfile(dest) and file_digests(dest)[1]['sha256'] == merged['checksum']:
+            changed = False
+            _remove(scratch)
+            os.chmod(dest, mode)
+        else:
+            os.replace(scratch, dest)
+        for other in paths.values():
+            if other != dest and os.path.isfile(other):
+                os.unlink(other)
+                changed = True
+    except OSError as exc:
         _remove(scratch)
-        os.chmod(dest, mode)
-    else:
-        os.replace(scratch, dest)
-    for other in paths.values():
-        if other != dest and os.path.isfile(other):
-            os.unlink(other)
-            changed = True
+        raise FullCaptureError('Putting the merged capture of %s in place at %s failed: %s' % (capture_id, dest, exc.strerror or exc))
     return dict(dest=dest, checksum=merged['checksum'], size=merged['size'], format=merged['format'],
                 packets=merged['packets'], changed=changed)
 

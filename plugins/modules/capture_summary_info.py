@@ -29,7 +29,7 @@ description:
     Python; the unit tests check its figures against dpkt's on files of every format above.
   - Given several files (a list, or shell-style patterns in O(path)), it summarises them as one capture, such as
     the files of a C(full) capture that Cloudflare wrote from several servers, and lists each file in RV(files).
-  - A capture without packets gets C(empty_reasons) in RV(summary) and a warning: why a capture can be empty.
+  - A capture without packets gets C(empty_reasons) in RV(summary) and a warning that says why a capture can be empty.
   - A damaged file, or one that is not a capture, fails the task with a message that says what is wrong and at
     which byte offset.
   - Until cloudflare.pcap 0.2.0, its former name C(cloudflare.pcap.capture_summary) still works and redirects here,
@@ -276,11 +276,10 @@ summary:
         - 'packets were dropped: Cloudflare documents that a capture "might be empty because packets were dropped"'
 '''
 
-import glob
 import os
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file, describe_files
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file, describe_files, files_named
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
 
 ARGUMENT_SPEC = dict(
@@ -299,7 +298,10 @@ def main():
     top = module.params['summary_top']
     if top < 0:
         module.fail_json(msg='summary_top: must be 0 or more, got %d' % top)
-    paths, one_named_file = _paths(module, module.params['path'])
+    try:
+        paths, one_named_file = files_named(module.params['path'])
+    except DownloadError as exc:
+        module.fail_json(msg='path: %s' % exc)
     for path in paths:
         if not os.path.exists(path):
             module.fail_json(msg='path: %s does not exist' % path)
@@ -318,27 +320,6 @@ def main():
     for warning in summary_warnings(described['summary']):
         module.warn(warning)
     module.exit_json(changed=False, **described)
-
-
-def _paths(module, value):
-    """(the files, whether it is one file named as before) from path: a string or a list, each item a file or a
-    shell-style pattern whose matches are taken in name order; a file named twice counts once."""
-    items = value if isinstance(value, list) else [value]
-    if not items or not all(isinstance(item, str) and item for item in items):
-        module.fail_json(msg='path: must be a file, a pattern, or a list of them, got %r' % (value,))
-    paths = []
-    patterned = False
-    for item in items:
-        item = os.path.expanduser(os.path.expandvars(item))
-        if glob.has_magic(item):
-            patterned = True
-            matches = sorted(glob.glob(item))
-        else:
-            matches = [item]
-        paths.extend(match for match in matches if match not in paths)
-    if not paths:
-        module.fail_json(msg='path: %s matches no file' % ', '.join(items))
-    return paths, not patterned and not isinstance(value, list)
 
 
 if __name__ == '__main__':

@@ -9,6 +9,7 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
 import grp
 import os
 import pwd
@@ -25,6 +26,28 @@ _OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
 
 class DownloadError(Exception):
     """The file cannot be written or is not a capture file; the message may start with the option at fault."""
+
+
+def files_named(value):
+    """(the files, whether it is one file named by itself) from a path option: a string or a list, each item a file
+    or a shell-style pattern (~ and $VARS expanded) whose matches are taken in name order; a file named twice
+    counts once. Raises DownloadError when it is neither or names no file."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        raise DownloadError('must be a file, a pattern, or a list of them, got %r' % (value,))
+    paths = []
+    patterned = False
+    for item in items:
+        item = os.path.expanduser(os.path.expandvars(item))
+        if glob.has_magic(item):
+            patterned = True
+            matches = sorted(glob.glob(item))
+        else:
+            matches = [item]
+        paths.extend(match for match in matches if match not in paths)
+    if not paths:
+        raise DownloadError('%s matches no file' % ', '.join(items))
+    return paths, not patterned and not isinstance(value, list)
 
 
 def resolve_dest(dest, capture_id, mode):

@@ -274,3 +274,15 @@ def test_without_boto3_the_message_names_pip_install_boto3(stub_api, connection_
     monkeypatch.setattr(objects, 'HAS_BOTO3', False)
     failed, result = run(stub_api, capsys, args(connection_args, moto_s3, tmp_path), 's3://b?region=us-east-1')
     assert failed and 'pip install boto3' in result['msg'] and 'Traceback' not in str(result)
+
+
+def test_a_merged_file_that_cannot_be_put_in_place_fails_with_the_files_kept(stub_api, connection_args, moto_s3, capsys,
+                                                                             tmp_path):
+    bucket, keys = bucket_with_files(moto_s3, files=2)
+    (tmp_path / (CAPTURE_ID + '-merged.pcap')).mkdir()
+
+    failed, result = run(stub_api, capsys, args(connection_args, moto_s3, tmp_path), 's3://%s/evidence?region=us-east-1' % bucket)
+
+    assert failed and 'Putting the merged capture of %s in place' % CAPTURE_ID in result['msg']
+    assert [item['key'] for item in result['files']] == keys and all(item['sha256'] for item in result['files'])
+    assert not any(name.endswith('.new') for name in listing(tmp_path))
