@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: capture_download
-short_description: Download a simple Cloudflare packet capture as a .pcap file
+short_description: Download a Cloudflare packet capture, a simple one from the API or a full one from its bucket
 version_added: 0.1.0
 description:
   - Downloads the libpcap file of a finished C(simple) packet capture
@@ -17,7 +17,18 @@ description:
   - The file is streamed to a temporary file in the same directory and renamed into place only when it is
     complete and recognised as a pcap or pcapng file, so O(dest) never holds a partial download.
   - Like M(ansible.builtin.get_url), an existing O(dest) is kept unless O(force=true); nothing is downloaded then.
-  - C(full) captures cannot be downloaded; Cloudflare writes them to the bucket given in their C(destination_conf).
+  - A C(full) capture is fetched from the bucket of its C(destination_conf) (the capture's record names it), through
+    the S3 API with boto3 (C(pip install boto3)), from Amazon S3, Cloudflare R2 or Google Cloud Storage (its XML API
+    with HMAC keys). Every object under the URI's directory, sub-folders included, whose file name contains
+    C(pcap_<id>) is the capture's, as Cloudflare may write one file per server the traffic crossed. Each is saved
+    below O(dest) (a directory) with its key's sub-folders, atomically, mode C(0600), with its SHA-256; then all are
+    merged in timestamp order into C(<id>-merged.pcap) beside them (C(<id>-merged.pcapng) when their link types
+    differ); the originals are kept. RV(summary) describes the merged capture, RV(files) each file.
+  - For a full capture, a file already in O(dest) with the size and content of its object is not fetched again, and
+    a merged file of the same content is kept, so a re-run reports C(changed=false). O(force) does not apply.
+  - An object that is gone or damaged between the listing and its download does not stop the others; they are
+    saved and hashed, listed in RV(files), and the task fails naming the key. A capture with no file in the bucket
+    fails saying where it looked (bucket masked, prefix) and why a capture can be empty.
   - A capture is ready when its status is V(success) or V(complete). A capture that Cloudflare reports as
     V(unknown) is neither ready nor in progress, and the task fails saying so (with O(wait=true), after three polls in
     a row).
@@ -36,8 +47,8 @@ attributes:
   check_mode:
     support: full
     details:
-      - Checks that the capture exists, is a simple capture and is ready, and reports whether O(dest) would be
-        written, without downloading.
+      - Checks that the capture exists and is ready, and reports whether O(dest) would be written, without
+        downloading. For a full capture it lists the bucket and reports in RV(files) which files would be fetched.
   diff_mode:
     support: none
 options:
@@ -50,6 +61,7 @@ options:
     description:
       - Where to write the file. If O(dest) is an existing directory (or ends with C(/)), the file is
         C(<id>.pcap) in it.
+      - For a full capture, O(dest) must be an existing directory; the bucket's files and the merged file go in it.
       - The directory must exist, and the user running the module must be able to create files in it. Both are
         checked before anything is requested (in check mode from the permissions alone), and the task fails naming
         O(dest).
@@ -62,7 +74,8 @@ options:
     default: false
   mode:
     description:
-      - Permissions of the written file, as an octal string such as V('0640').
+      - Permissions of the written file, as an octal string such as V('0640'). For a full capture, of the merged
+        file; the files from the bucket are always C(0600).
       - The default keeps the file private to its owner, because a capture holds customer traffic.
     type: raw
     default: '0600'
@@ -78,6 +91,32 @@ options:
         anything is sent.
     type: int
     default: 10
+  bucket_endpoint_url:
+    description:
+      - Full captures only. The S3 API endpoint to use instead of the store's own, for an S3-compatible store or a
+        test server, such as V(http://127.0.0.1:5000).
+      - Without it, R2 is reached at C(https://<account-id>.r2.cloudflarestorage.com), GCS at
+        C(https://storage.googleapis.com), and S3 as boto3 resolves it, so C(AWS_ENDPOINT_URL) and
+        C(AWS_ENDPOINT_URL_S3) are honoured.
+    type: str
+  bucket_access_key_id:
+    description:
+      - Full captures only. The access key id to read the bucket with (for GCS, the HMAC access id).
+      - Without it, the keys in an R2 C(destination_conf) are used, else boto3's credential chain (environment,
+        O(bucket_profile), instance role).
+    type: str
+  bucket_secret_access_key:
+    description:
+      - Full captures only. The secret of O(bucket_access_key_id); both or neither.
+    type: str
+  bucket_session_token:
+    description:
+      - Full captures only. A session token that goes with temporary keys.
+    type: str
+  bucket_profile:
+    description:
+      - Full captures only. The AWS profile (from C(~/.aws/config)) whose credentials read the bucket.
+    type: str
   wait_timeout:
     description:
       - How many seconds to wait when O(wait=true). It must be V(0) or more, also when O(wait=false); it is checked
@@ -116,7 +155,7 @@ EXAMPLES = r'''
 
 RETURN = r'''
 dest:
-  description: The path of the file.
+  description: The path of the file; for a full capture, of the merged file.
   returned: success
   type: str
   sample: /srv/incidents/INC-1234/66802ca5668e47a2b82c2e6746e45037.pcap
@@ -149,6 +188,7 @@ summary:
       C(destination_port) (left out for protocols without ports), C(protocol) (the IP protocol number), C(packets),
       C(bytes) (original lengths on the wire), and C(filter_v1), the same addresses, ports and protocol alone, ready
       for O(cloudflare.pcap.capture_request#module:filter_v1).
+    - When it counts no packet, C(empty_reasons) lists why a capture can be empty.
     - M(cloudflare.pcap.capture_summary_info) documents every key.
   returned: success, except in check mode when nothing is on disk yet
   type: dict
@@ -180,6 +220,29 @@ summary:
     destinations:
       - {address: 203.0.113.10, packets: 500, bytes: 372841}
     unsupported_link_types: []
+files:
+  description:
+    - Full captures only. Each file of the capture in the bucket, in key order.
+    - C(key) (the object key), C(dest) (the local file), C(size) (bytes), C(sha256) (of the file on disk; V(null)
+      in check mode for a file not fetched yet), C(changed) (fetched, or in check mode would be), C(format) and
+      C(packets) (when the file is on disk).
+    - On a failure, the files that were saved anyway.
+  returned: success and failure, for a full capture, once its bucket was listed
+  type: list
+  elements: dict
+  sample:
+    - key: evidence/srv1/pcap_66802ca5668e47a2b82c2e6746e45037.pcap
+      dest: /srv/incidents/INC-1234/srv1/pcap_66802ca5668e47a2b82c2e6746e45037.pcap
+      size: 1048576
+      sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+      changed: true
+      format: pcap
+      packets: 812
+bucket:
+  description: Full captures only. Where the files were looked for, with any access keys masked.
+  returned: success, for a full capture
+  type: str
+  sample: "S3 bucket s3://incident-pcaps/evidence?********, prefix 'evidence/'"
 state:
   description: Whether O(dest) is a V(file) or still V(absent) (in check mode).
   returned: success
@@ -271,6 +334,11 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import
     resolve_dest,
     save_atomically,
 )
+from ansible_collections.cloudflare.pcap.plugins.module_utils._full_capture import (
+    FullCaptureError,
+    check_dest_directory,
+    download_full_capture,
+)
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import (
@@ -295,8 +363,15 @@ ARGUMENT_SPEC = dict(
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=600),
     summary_top=dict(type='int', default=10),
+    bucket_endpoint_url=dict(type='str'),
+    bucket_access_key_id=dict(type='str', no_log=True),
+    bucket_secret_access_key=dict(type='str', no_log=True),
+    bucket_session_token=dict(type='str', no_log=True),
+    bucket_profile=dict(type='str'),
 )
 
+
+BUCKET_OPTIONS = ('endpoint_url', 'access_key_id', 'secret_access_key', 'session_token', 'profile')
 
 MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
 
@@ -329,10 +404,13 @@ def main():
     result = dict(dest=dest)
     try:
         capture = get_capture(module.client, capture_id)
-        if capture.get('type') == 'full':
-            module.fail_json(msg='Packet capture %s is a full capture: Cloudflare writes full captures to their bucket '
-                                 '(%s), only simple captures can be downloaded' % (capture_id, masked(capture).get(
-                                     'destination_conf', 'destination_conf')), capture=masked(capture), **result)
+        full = capture.get('type') == 'full'
+        if full:
+            result = dict()
+            try:
+                check_dest_directory(params['dest'], module.check_mode)
+            except FullCaptureError as exc:
+                module.fail_json(msg=str(exc), capture=masked(capture))
         if params['wait']:
             capture, elapsed = wait_for_capture(module.client, capture, params['wait_timeout'])
             result['elapsed'] = round(elapsed, 1)
@@ -344,6 +422,8 @@ def main():
         if not is_finished(capture):
             module.fail_json(msg='Packet capture %s is %s, not ready for download; set wait=true to wait for it'
                                  % (capture_id, capture.get('status')), **result)
+        if full:
+            _download_full(module, capture, mode, result)
         if module.check_mode:
             # state=absent for a dest not there yet; for a file that is there, the same attributes as after a
             # download (add_path_info adds them to every result naming an existing dest).
@@ -359,6 +439,23 @@ def main():
     result.update(saved)
     _warn_about(module, saved)
     module.exit_json(changed=True, **result)
+
+
+def _download_full(module, capture, mode, result):
+    """Every file of a finished full capture from its bucket into the dest directory, merged and summarised."""
+    params = module.params
+    bucket_options = dict((name, params['bucket_' + name]) for name in BUCKET_OPTIONS)
+    try:
+        result.update(download_full_capture(capture, params['dest'], bucket_options, mode, params['summary_top'],
+                                            module.check_mode, account_id=params['account_id']))
+    except FullCaptureError as exc:
+        failed = dict(result, files=exc.files)
+        if exc.summary is not None:
+            failed['summary'] = exc.summary
+        module.fail_json(msg='Download of full capture %s failed: %s' % (capture['id'], exc), **failed)
+    if 'summary' in result:
+        _warn_about(module, result)
+    module.exit_json(**result)
 
 
 def _warn_about(module, described):

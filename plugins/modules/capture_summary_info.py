@@ -9,7 +9,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: capture_summary_info
-short_description: Summarise a local pcap or pcapng file, its busiest flows first
+short_description: Summarise local pcap or pcapng files, their busiest flows first
 version_added: 0.1.0
 description:
   - Reads a capture file on the host that runs the module and returns what is in it at a glance, the same
@@ -27,6 +27,9 @@ description:
     headers that are there.
   - The collection reads the headers itself, without a third-party library, so the module runs on any host with
     Python; the unit tests check its figures against dpkt's on files of every format above.
+  - Given several files (a list, or shell-style patterns in O(path)), it summarises them as one capture, such as
+    the files of a C(full) capture that Cloudflare wrote from several servers, and lists each file in RV(files).
+  - A capture without packets gets C(empty_reasons) in RV(summary) and a warning that says why a capture can be empty.
   - A damaged file, or one that is not a capture, fails the task with a message that says what is wrong and at
     which byte offset.
   - Until cloudflare.pcap 0.2.0, its former name C(cloudflare.pcap.capture_summary) still works and redirects here,
@@ -49,8 +52,13 @@ attributes:
 options:
   path:
     description:
-      - The capture file to summarise.
-    type: path
+      - The capture file to summarise, or a list of them, summarised as one capture.
+      - Each item may be a shell-style pattern (C(*), C(?), C([...])) such as C(/srv/incident/srv*/pcap_*.pcap);
+        its matches are taken in name order. A pattern may match nothing (the files of a full capture are at the
+        top or in folders) as long as O(path) as a whole names at least one file; otherwise the task fails.
+      - With one file given by name (a string without a pattern), the result has that file's RV(format),
+        RV(size) and RV(checksum) as before; otherwise RV(files) lists every file.
+    type: raw
     required: true
   summary_top:
     description:
@@ -63,7 +71,7 @@ options:
     aliases: [top]
 seealso:
   - module: cloudflare.pcap.capture_download
-    description: Downloads a simple capture and returns the same summary.
+    description: Downloads a capture (a full one from its bucket, merged) and returns the same summary.
   - module: cloudflare.pcap.capture_request
     description: Its O(cloudflare.pcap.capture_request#module:filter_v1) takes a flow's C(filter_v1) as it is.
 '''
@@ -81,6 +89,13 @@ EXAMPLES = r'''
     path: "{{ incident_dir }}/evidence.pcap"
     summary_top: 5
   register: evidence
+
+- name: Summarise several files as one capture, such as the files of a full capture from its bucket
+  cloudflare.pcap.capture_summary_info:
+    path:
+      - "{{ incident_dir }}/*.pcap"
+      - "{{ incident_dir }}/srv*/pcap_*.pcap"
+  register: all_evidence
 
 - name: Name the busiest flow
   ansible.builtin.debug:
@@ -102,17 +117,17 @@ EXAMPLES = r'''
 RETURN = r'''
 format:
   description: The file format recognised from its magic number, V(pcap) (libpcap) or V(pcapng).
-  returned: success
+  returned: success, for one file given by name
   type: str
   sample: pcap
 size:
   description: Size of the file in bytes.
-  returned: success
+  returned: success, for one file given by name
   type: int
   sample: 81234
 checksum:
   description: SHA-256 of the file, in hexadecimal.
-  returned: success
+  returned: success, for one file given by name
   type: str
   sample: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
 packets:
@@ -120,9 +135,19 @@ packets:
   returned: success
   type: int
   sample: 500
+files:
+  description:
+    - Each file summarised, when O(path) is a list of several files or holds a pattern. C(path), C(size) (bytes),
+      C(checksum) (SHA-256), C(format) (V(pcap) or V(pcapng)) and C(packets).
+  returned: success, for several files or a pattern
+  type: list
+  elements: dict
+  sample:
+    - {path: /srv/incident/srv1/pcap_66802ca5668e47a2b82c2e6746e45037.pcap, size: 81234, format: pcap, packets: 500,
+       checksum: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08}
 summary:
   description:
-    - What is in the file. Times are RFC 3339 UTC, to the microsecond; bytes of flows, protocols and addresses are
+    - What is in the file (or the files, as one capture). Times are RFC 3339 UTC, to the microsecond; bytes of flows, protocols and addresses are
       the packets' original lengths on the wire, link-layer header included.
   returned: success
   type: dict
@@ -253,16 +278,27 @@ summary:
       elements: dict
       sample:
         - {link_type: 105, packets: 12}
+    empty_reasons:
+      description:
+        - Only when there is no packet. Why a finished capture can be empty, as Cloudflare documents it (packets
+          dropped), and as sampling and filters imply (a sampled capture only covers traffic that passed while it
+          ran; the filter matched nothing).
+      type: list
+      elements: str
+      returned: when C(packets) is 0
+      sample:
+        - 'packets were dropped: Cloudflare documents that a capture "might be empty because packets were dropped"'
 '''
 
 import os
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.files import DownloadError, describe_file, describe_files, files_named
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summary_warnings
 
 ARGUMENT_SPEC = dict(
-    path=dict(type='path', required=True),
+    # raw, not a list: a list option would split one path at its commas.
+    path=dict(type='raw', required=True),
     summary_top=dict(type='int', default=10, aliases=['top'],
                      deprecated_aliases=[dict(name='top', version='0.2.0', collection_name='cloudflare.pcap')]),
 )
@@ -273,21 +309,28 @@ MODULE_OPTIONS = dict(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, con
 
 def main():
     module = PcapModule(**MODULE_OPTIONS)
-    path = module.params['path']
     top = module.params['summary_top']
     if top < 0:
         module.fail_json(msg='summary_top: must be 0 or more, got %d' % top)
-    if not os.path.exists(path):
-        module.fail_json(msg='path: %s does not exist' % path)
-    if os.path.isdir(path):
-        module.fail_json(msg='path: %s is a directory, not a capture file' % path)
     try:
-        described = describe_file(path, top)
+        paths, one_named_file = files_named(module.params['path'])
     except DownloadError as exc:
-        module.fail_json(msg='path: %s: %s' % (path, exc))
+        module.fail_json(msg='path: %s' % exc)
+    for path in paths:
+        if not os.path.exists(path):
+            module.fail_json(msg='path: %s does not exist' % path)
+        if os.path.isdir(path):
+            module.fail_json(msg='path: %s is a directory, not a capture file' % path)
+    try:
+        if one_named_file:
+            described = describe_file(paths[0], top)
+            del described['dest']  # AnsibleModule would add the file's owner, mode, ... to a result naming a path
+        else:
+            described = describe_files(paths, top)
+    except DownloadError as exc:
+        module.fail_json(msg='path: %s%s' % ('%s: ' % paths[0] if one_named_file else '', exc))
     except (IOError, OSError) as exc:
-        module.fail_json(msg='path: cannot read %s: %s' % (path, exc.strerror or exc))
-    del described['dest']  # AnsibleModule would add the file's owner, mode, ... to a result naming a path
+        module.fail_json(msg='path: cannot read %s: %s' % (exc.filename or paths[0], exc.strerror or exc))
     for warning in summary_warnings(described['summary']):
         module.warn(warning)
     module.exit_json(changed=False, **described)

@@ -14,6 +14,7 @@ import dataclasses
 import fnmatch
 import glob
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -389,6 +390,42 @@ def simulator(python: str, collection_dir: str, log_name: str = 'simulator.log')
             running = RunningSimulator(base_url='http://127.0.0.1:%d/client/v4' % port, admin_url='http://127.0.0.1:%d/__sim' % port)
             wait_for_http(running.admin_url + '/health', process)
             log('simulator listening on %s (log: %s)' % (running.base_url, os.path.relpath(sim_log_path, REPO_ROOT)))
+            yield running
+        finally:
+            stop_process(process)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningBucketStore:
+    url: str  # moto's S3 endpoint on loopback
+    access_key_id: str  # its administrator's keys
+    secret_access_key: str
+    bucket: str  # a bucket made for full captures
+
+
+@contextlib.contextmanager
+def bucket_store(python: str, collection_dir: str, log_name: str = 'moto.log'):
+    """Run moto's S3 server (tests/tools/moto_service.py) for the duration of the block, as simulator() runs the
+    simulator: the integration targets' stand-in for the buckets Cloudflare writes full captures into."""
+    script = os.path.join(collection_dir, 'tests', 'tools', 'moto_service.py')
+    with tempfile.TemporaryDirectory(prefix='cfpcap-moto-') as scratch:
+        info_file = os.path.join(scratch, 'info.json')
+        log_path = os.path.join(LOGS_DIR, log_name)
+        os.makedirs(LOGS_DIR, exist_ok=True)
+        with open(log_path, 'w') as service_log:
+            process = subprocess.Popen([python, script, '--info-file', info_file], cwd=collection_dir, stdin=subprocess.DEVNULL,
+                                       stdout=service_log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            deadline = time.monotonic() + SERVICE_START_TIMEOUT
+            while not os.path.exists(info_file):
+                if process.poll() is not None:
+                    raise PipelineError('the moto server exited with %d at start (see %s)' % (process.returncode, log_path))
+                if time.monotonic() > deadline:
+                    raise PipelineError('the moto server did not start within %d s (see %s)' % (SERVICE_START_TIMEOUT, log_path))
+                time.sleep(0.1)
+            with open(info_file) as handle:
+                running = RunningBucketStore(**json.load(handle))
+            log('moto S3 server listening on %s (log: %s)' % (running.url, os.path.relpath(log_path, REPO_ROOT)))
             yield running
         finally:
             stop_process(process)

@@ -25,13 +25,14 @@ LAYERS = (
     (1, ('plugins.module_utils._atomic_file',)),
     (2, ('plugins.module_utils._normalise',)),
     (3, RESOURCES),
-    # The custody record ties together what the resources produce (files, bucket copies): it may use them, they never
-    # use it; it is below the modules that write and check it.
-    (3.5, ('plugins.module_utils._evidence',)),
-    (4, ('plugins.module_utils._module',)),
-    (5, ('plugins.modules',)),
-    (6, ('plugins.plugin_utils', 'plugins.test')),
-    (7, ('plugins.action',)),
+    # Workflows tie resources together, each on its own: a full capture's download needs the capture, its bucket and
+    # the pcap files; the custody record ties what they produce (files, bucket copies). They may use the resources,
+    # the resources never use them, and they stay below the module helper that every module uses.
+    (4, ('plugins.module_utils._full_capture', 'plugins.module_utils._evidence')),
+    (5, ('plugins.module_utils._module',)),
+    (6, ('plugins.modules',)),
+    (7, ('plugins.plugin_utils', 'plugins.test')),
+    (8, ('plugins.action',)),
     (0, ('plugins.doc_fragments',)),
 )
 # In these packages each file stands alone: a module does not import another module.

@@ -9,6 +9,7 @@ Private to cloudflare.pcap."""
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import glob
 import grp
 import os
 import pwd
@@ -17,14 +18,36 @@ import tempfile
 import re
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._atomic_file import file_digests, write_atomically
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file
-from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise, summarise_file, with_empty_reasons
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader import NotAPcap, inspect, read_records
 
 _OCTAL_MODE = re.compile(r'^0?[0-7]{3,4}$')
 
 
 class DownloadError(Exception):
     """The file cannot be written or is not a capture file; the message may start with the option at fault."""
+
+
+def files_named(value):
+    """(the files, whether it is one file named by itself) from a path option: a string or a list, each item a file
+    or a shell-style pattern (~ and $VARS expanded) whose matches are taken in name order; a file named twice
+    counts once. Raises DownloadError when it is neither or names no file."""
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        raise DownloadError('must be a file, a pattern, or a list of them, got %r' % (value,))
+    paths = []
+    patterned = False
+    for item in items:
+        item = os.path.expanduser(os.path.expandvars(item))
+        if glob.has_magic(item):
+            patterned = True
+            matches = sorted(glob.glob(item))
+        else:
+            matches = [item]
+        paths.extend(match for match in matches if match not in paths)
+    if not paths:
+        raise DownloadError('%s matches no file' % ', '.join(items))
+    return paths, not patterned and not isinstance(value, list)
 
 
 def resolve_dest(dest, capture_id, mode):
@@ -82,8 +105,36 @@ def describe_file(path, summary_top=None):
         raise DownloadError('it is not a pcap or pcapng file (%s)' % exc)
     described = dict(dest=path, size=size, checksum=digests['sha256'], format=file_format, packets=packets)
     if summary_top is not None:
-        described['summary'] = summary
+        described['summary'] = with_empty_reasons(summary)
     return described
+
+
+def describe_files(paths, summary_top):
+    """Several capture files summarised as one capture (the files of one full capture, say): the summary of all
+    their packets together, and for each file its path, size, checksum, format and packets. A summary does not
+    depend on the order of the packets, so the files are read one after the other, never merged on disk. Raises
+    DownloadError naming the file that is not a capture."""
+    files = []
+
+    def records():
+        for path in paths:
+            size, digests = file_digests(path)
+            entry = dict(path=path, size=size, checksum=digests['sha256'], packets=0)
+            files.append(entry)
+            with open(path, 'rb') as handle:
+                try:
+                    entry['format'], found = read_records(handle)
+                    for record in found:
+                        entry['packets'] += 1
+                        yield record
+                except NotAPcap as exc:
+                    raise DownloadError('%s: it is not a pcap or pcapng file (%s)' % (path, exc))
+
+    try:
+        summary = with_empty_reasons(summarise(records(), summary_top))
+    except NotAPcap as exc:
+        raise DownloadError(str(exc))
+    return dict(files=files, packets=summary['packets'], summary=summary)
 
 
 def path_attributes(path):

@@ -239,9 +239,29 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
 
 
 def summary_warnings(summary):
-    """What a user should know about a summary: packets of link types it does not decode."""
-    return ['%d packets have link type %d, which the summary does not decode: they are counted, in no flow'
-            % (entry['packets'], entry['link_type']) for entry in summary['unsupported_link_types']]
+    """What a user should know about a summary: packets of link types it does not decode; a capture without packets."""
+    warnings = ['%d packets have link type %d, which the summary does not decode: they are counted, in no flow'
+                % (entry['packets'], entry['link_type']) for entry in summary['unsupported_link_types']]
+    if summary.get('empty_reasons'):
+        warnings.append('The capture holds no packets. Possible reasons: %s' % '; '.join(summary['empty_reasons']))
+    return warnings
+
+
+# Why a finished capture can hold no packet, as Cloudflare documents it (collect-pcaps; PR #29160 for drops) and as
+# its sampling and filters imply.
+EMPTY_CAPTURE_REASONS = (
+    'packets were dropped: Cloudflare documents that a capture "might be empty because packets were dropped"',
+    'a sampled (simple) capture only covers traffic that passed while it ran, a sample of it',
+    'the filter (filter_v1) matched no traffic in the capture\'s time',
+)
+
+
+def with_empty_reasons(summary):
+    """The summary, with empty_reasons (the documented reasons) when it counts no packet, so that an empty capture
+    is said to be empty, never only an empty table."""
+    if summary['packets'] == 0:
+        summary['empty_reasons'] = list(EMPTY_CAPTURE_REASONS)
+    return summary
 
 
 def _busiest_flow(item):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Secrets never show in anything ansible-playbook prints at -vvvv, on success or failure: the API token, the
-# global API key, wrong credentials, and the keys inside an R2 bucket URI.
+# global API key, wrong credentials, the keys inside an R2 bucket URI, and the bucket keys given to capture_download.
 set -eu
 
 # shellcheck source=tests/integration/targets/setup_simulator/simulator.sh
@@ -36,7 +36,8 @@ cat "$output/vvvv-in-process.txt" "$output/vvvv-module.txt" > "$output/vvvv.txt"
 
 leaked=0
 for secret in "$(read_config cloudflare_api_token)" "$(read_config cloudflare_api_key)" LEAKCHECKKEYID \
-    LEAKCHECKBUCKETSECRET LEAKCHECKWRONGTOKEN LEAKCHECKNEWLINETOKEN LEAKCHECKWRONGGLOBALKEY; do
+    LEAKCHECKBUCKETSECRET LEAKCHECKWRONGTOKEN LEAKCHECKNEWLINETOKEN LEAKCHECKWRONGGLOBALKEY LEAKCHECKS3KEYID \
+    LEAKCHECKS3SECRETKEY LEAKCHECKS3SESSIONTOKEN; do
   if grep -n -F -- "$secret" "$output/vvvv.txt"; then
     echo "secret leaked: ${secret:0:6}..." >&2
     leaked=1

@@ -134,12 +134,20 @@ def test_a_writable_folder_keeps_no_trace_of_the_check(stub_api, connection_args
     assert os.listdir(str(tmp_path)) == []
 
 
-def test_full_captures_are_explained(stub_api, connection_args, capsys, tmp_path):
+def test_a_full_capture_is_read_from_its_bucket_and_its_keys_stay_masked(stub_api, connection_args, capsys, tmp_path,
+                                                                         monkeypatch):
+    # Nothing listens on the endpoint: the bucket cannot be read, and the message names it masked.
+    # (tests/unit/plugins/module_utils/_buckets/test_full_capture_download.py reads a real bucket.)
+    monkeypatch.setenv('AWS_EC2_METADATA_DISABLED', 'true')
     stub_api.add(capture(status='complete', type='full', destination_conf='s3://bucket?key=SECRETKEY'))
-    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path)), capsys)
+    failed, result = run_module(capture_download.main, dict(connection_args, id=CAPTURE_ID, dest=str(tmp_path),
+                                                            bucket_endpoint_url='http://127.0.0.1:9',
+                                                            bucket_access_key_id='AKIDEXAMPLE',
+                                                            bucket_secret_access_key='SECRETACCESS'), capsys)
     assert failed
-    assert 'is a full capture: Cloudflare writes full captures to their bucket (s3://bucket?********)' in result['msg']
-    assert 'SECRETKEY' not in repr(result)
+    assert result['msg'].startswith('Download of full capture %s failed: Listing the bucket failed for S3 bucket '
+                                    's3://bucket?********' % CAPTURE_ID)
+    assert 'SECRETKEY' not in repr(result) and 'SECRETACCESS' not in repr(result)
 
 
 def test_not_ready_fails_unless_waiting(stub_api, connection_args, capsys, tmp_path):

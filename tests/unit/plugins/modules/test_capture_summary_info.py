@@ -108,3 +108,61 @@ def test_a_negative_summary_top_is_refused(capsys, tmp_path):
     failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES)),
                                                                 summary_top=-1), capsys)
     assert failed and result['msg'] == 'summary_top: must be 0 or more, got -1'
+
+
+# Several files as one capture
+
+def test_a_list_and_patterns_summarise_several_files_as_one_capture(capsys, tmp_path):
+    (tmp_path / 'srv1').mkdir()
+    (tmp_path / 'srv2').mkdir()
+    first = write(tmp_path, samples.pcap_file(FRAMES[:5]), 'srv1/pcap_a.pcap')
+    second = write(tmp_path, samples.pcap_file(FRAMES[5:], start_ns=samples.EPOCH_NS + 10 ** 9), 'srv2/pcap_a.pcap')
+    third = write(tmp_path, samples.pcap_file(FRAMES[:2], start_ns=samples.EPOCH_NS - 10 ** 9), 'pcap_a_3.pcap')
+    whole = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES))), capsys)[1]
+
+    failed, result = run_module(capture_summary_info.main, dict(path=[str(tmp_path / 'srv*' / 'pcap_a.pcap'), third, first]),
+                                capsys)
+
+    assert not failed, result
+    assert [item['path'] for item in result['files']] == [first, second, third]
+    assert [item['packets'] for item in result['files']] == [5, 6, 2] and result['packets'] == 13
+    assert result['files'][1]['checksum'] == hashlib.sha256(open(second, 'rb').read()).hexdigest()
+    summary = result['summary']
+    assert summary['packets'] == 13 and summary['flow_count'] == whole['summary']['flow_count']
+    assert summary['first_packet'] == '2025-11-27T07:59:59.000000Z' and summary['last_packet'].startswith('2025-11-27T08:00:01.')
+    assert summary['flows'][0]['packets'] == 7 + 2
+    assert 'format' not in result and 'checksum' not in result
+    assert_matches_return_docs(capture_summary_info, result, 'success, for several files or a pattern')
+
+
+def test_patterns_that_match_nothing_at_all_are_named(capsys, tmp_path):
+    patterns = [str(tmp_path / 'srv*.pcap'), str(tmp_path / 'srv*' / '*.pcap')]
+    failed, result = run_module(capture_summary_info.main, dict(path=patterns), capsys)
+    assert failed and result['msg'] == 'path: %s, %s matches no file' % tuple(patterns)
+
+    one = write(tmp_path, samples.pcap_file(FRAMES), 'srv1.pcap')
+    failed, result = run_module(capture_summary_info.main, dict(path=patterns), capsys)
+    assert not failed and [item['path'] for item in result['files']] == [one]
+
+
+def test_a_damaged_file_among_several_is_named(capsys, tmp_path):
+    good = write(tmp_path, samples.pcap_file(FRAMES), 'a.pcap')
+    bad = write(tmp_path, b'notes about the incident', 'b.pcap')
+    failed, result = run_module(capture_summary_info.main, dict(path=[good, bad]), capsys)
+    assert failed and result['msg'].startswith('path: %s: it is not a pcap or pcapng file' % bad)
+
+
+def test_a_capture_without_packets_says_so_and_why(capsys, tmp_path):
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file([]))), capsys)
+    assert not failed and result['packets'] == 0 and result['summary']['flows'] == []
+    reasons = result['summary']['empty_reasons']
+    assert len(reasons) == 3 and 'dropped' in reasons[0] and 'sampled' in reasons[1] and 'filter' in reasons[2]
+    assert any(text.startswith('The capture holds no packets. Possible reasons: packets were dropped')
+               for text in warning_texts(result))
+    assert_matches_return_docs(capture_summary_info, result, 'success')
+
+
+def test_a_single_path_with_a_comma_is_one_file(capsys, tmp_path):
+    failed, result = run_module(capture_summary_info.main, dict(path=write(tmp_path, samples.pcap_file(FRAMES), 'a,b.pcap')),
+                                capsys)
+    assert not failed and result['packets'] == 11 and result['format'] == 'pcap'
