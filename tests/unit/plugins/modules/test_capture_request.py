@@ -74,7 +74,7 @@ def test_pcap_is_tagged_deprecated_until_0_2_0_where_ansible_core_can_tag():
     try:
         from ansible.module_utils._internal._datatag import _tags as tags
     except ImportError:  # before ansible-core 2.19 nothing can be tagged: the RETURN docs say it, the value stays
-        assert capture_request.deprecate_value is None and type(keys['pcap']) is dict
+        assert capture_request.deprecate_value is None and isinstance(keys['pcap'], dict)
         return
     deprecation = tags.Deprecated.get_tag(keys['pcap'])
     assert deprecation.version == '0.2.0' and deprecation.deprecator.resolved_name == 'cloudflare.pcap'
