@@ -404,15 +404,17 @@ def test_missing_wireshark_tools_block_the_units_stage_only(monkeypatch):
     monkeypatch.setattr(run_tests, 'java_found', lambda: True)
     monkeypatch.setattr(run_tests.shutil, 'which', lambda tool: None if tool in ('mergecap', 'capinfos') else '/usr/bin/' + tool)
     missing = run_tests.preflight([(toolchain, ['units', 'contract', 'eda']) for toolchain in MATRIX[:2]])
-    assert [item.what for item in missing] == ["Wireshark's mergecap, capinfos (the pcap merge tests' witnesses)"]
-    assert missing[0].install == 'apt-get install -y --no-install-recommends wireshark-common'
+    assert [item.what for item in missing] == ["Wireshark's mergecap, capinfos (the pcap merge and Community ID tests' witnesses)"]
+    assert missing[0].install == 'apt-get install -y --no-install-recommends wireshark-common tshark'
     assert missing[0].stages == [(toolchain.name, 'units') for toolchain in MATRIX[:2]]
 
 
-def test_the_wireshark_tools_the_runner_checks_are_the_ones_the_merge_tests_run():
-    with open(os.path.join(pipeline.REPO_ROOT, 'tests', 'unit', 'plugins', 'module_utils', '_pcap', 'test_merge.py'),
-              encoding='utf-8') as tests:
-        run = set(re.findall(r"wireshark\('(\w+)'", tests.read()))
+def test_the_wireshark_tools_the_runner_checks_are_the_ones_the_unit_tests_run():
+    run = set()
+    for name, pattern in (('test_merge.py', r"wireshark\('(\w+)'"), ('test_community_id.py', r"shutil\.which\('(\w+)'\)")):
+        with open(os.path.join(pipeline.REPO_ROOT, 'tests', 'unit', 'plugins', 'module_utils', '_pcap', name),
+                  encoding='utf-8') as tests:
+            run |= set(re.findall(pattern, tests.read()))
     assert run == set(run_tests.WIRESHARK_TOOLS)
 
 
