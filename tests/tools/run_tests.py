@@ -257,8 +257,7 @@ class StageRunner:
         python = self.toolchain.bin('python')
         with pipeline.simulator(python, self.collection_dir, '%s-simulator-server.log' % self.toolchain.name) as running, \
                 pipeline.bucket_store(python, self.collection_dir, '%s-moto-server.log' % self.toolchain.name) as store:
-            write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running, store,
-                                     python)
+            write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running, store)
             # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
             returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error', *self.targets)
         return integration_counts(returncode, output, expected, hidden_targets(targets_dir))
@@ -510,11 +509,9 @@ def case_id(case: ElementTree.Element, sanity: bool = False) -> str:
     return '::'.join(part for part in [path] + parts[module_end:] + [name] if part)
 
 
-def write_integration_config(path: str, running: pipeline.RunningSimulator, store: pipeline.RunningBucketStore | None = None,
-                             boto3_python: str | None = None) -> None:
+def write_integration_config(path: str, running: pipeline.RunningSimulator, store: pipeline.RunningBucketStore | None = None) -> None:
     """The variables every integration target gets (ansible-test passes this file as extra vars). With a bucket
-    store: moto's endpoint, keys and bucket, and a Python that has boto3 (the toolchain's: the virtualenv that
-    ansible-test builds from tests/integration/requirements.txt has none) for the tasks that read a bucket."""
+    store: moto's endpoint, keys and bucket."""
     variables = {
         'cloudflare_base_url': running.base_url,
         'cloudflare_api_token': pipeline.SIMULATOR_API_TOKEN,
@@ -525,8 +522,7 @@ def write_integration_config(path: str, running: pipeline.RunningSimulator, stor
     }
     if store is not None:
         variables.update(bucket_store_url=store.url, bucket_store_access_key_id=store.access_key_id,
-                         bucket_store_secret_access_key=store.secret_access_key, bucket_store_bucket=store.bucket,
-                         boto3_python=boto3_python)
+                         bucket_store_secret_access_key=store.secret_access_key, bucket_store_bucket=store.bucket)
     with open(path, 'w') as config:
         config.write('# Written by tests/tools/run_tests.py for the simulator of this run.\n')
         # A JSON string is a valid YAML double-quoted scalar.

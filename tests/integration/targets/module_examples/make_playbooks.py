@@ -33,6 +33,30 @@ RUNNING_FULL_CAPTURE = [
         'type': 'full', 'colo_name': 'ord02', 'time_limit': 3600, 'destination_conf': '{{ pcap_bucket_uri }}'},
      'register': 'full_capture'},
 ]
+# A case folder as the role leaves it: a downloaded capture and its summary files (the evidence_* examples).
+CASE_FOLDER = [
+    {'name': 'A finished simple capture', 'cloudflare.pcap.capture_request': {'time_limit': 5, 'packet_limit': 50, 'wait': True},
+     'register': 'requested'},
+    {'name': 'The capture as the examples name it', 'ansible.builtin.set_fact': {'capture': '{{ requested.capture }}'}},
+    {'name': 'Download it into the case folder', 'cloudflare.pcap.capture_download': {'id': '{{ capture.id }}', 'dest': '{{ incident_dir }}/'},
+     'register': 'downloaded'},
+    {'name': 'Its summary files', 'ansible.builtin.copy': {'content': '{{ downloaded.summary | to_nice_json }}',
+                                                           'dest': '{{ incident_dir }}/{{ capture.id }}.summary.{{ item }}', 'mode': '0600'},
+     'loop': ['json', 'md']},
+]
+CASE_WITH_MANIFEST = CASE_FOLDER + [
+    {'name': 'Its custody record', 'cloudflare.pcap.evidence_manifest': {
+        'path': '{{ incident_dir }}', 'capture_id': '{{ capture.id }}', 'capture': '{{ capture }}', 'request': '{{ requested.request }}',
+        'steps': [{'step': 'requested', 'at': '{{ capture.submitted }}'}, {'step': 'downloaded'}],
+        'files': ['{{ capture.id }}.pcap', '{{ capture.id }}.summary.json', '{{ capture.id }}.summary.md']}},
+]
+# With the Python that runs the play, which has boto3; runme.sh points boto3 at moto (AWS_ENDPOINT_URL and keys).
+EVIDENCE_BUCKET = [
+    {'name': 'The evidence bucket of the example', 'ansible.builtin.command': {'argv': [
+        '{{ ansible_playbook_python }}', '-c',
+        "import boto3; boto3.client('s3', region_name='eu-west-1').create_bucket(Bucket='soc-evidence', "
+        "CreateBucketConfiguration={'LocationConstraint': 'eu-west-1'})"]}, 'changed_when': True},
+]
 SETUP = {
     'bucket_ownership': BUCKET_SETUP,
     'bucket_ownership_info': [],  # runme.sh registers a validated bucket
@@ -41,6 +65,9 @@ SETUP = {
     'capture_request': [],
     'capture_stop': RUNNING_FULL_CAPTURE,
     'capture_summary_info': FINISHED_CAPTURE,
+    'evidence_copy': CASE_WITH_MANIFEST + EVIDENCE_BUCKET,
+    'evidence_manifest': CASE_FOLDER,
+    'evidence_verify_info': CASE_WITH_MANIFEST,
 }
 
 
