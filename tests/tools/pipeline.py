@@ -174,6 +174,14 @@ def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = N
     return process.returncode, output
 
 
+def run_apart(command: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    """Run a command without stdin and return its exit code, stdout and stderr apart: for output that is parsed, which
+    a library's warning on stderr must not spoil (cryptography 51 warns about DSA when ansible-core 2.21 imports it)."""
+    log('$ ' + ' '.join(command))
+    process = subprocess.run(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors='replace')
+    return process.returncode, process.stdout, process.stderr
+
+
 def check_run(command: list[str], **kwargs) -> str:
     """Run a command and raise PipelineError if it fails."""
     returncode, output = run(command, **kwargs)

@@ -451,10 +451,10 @@ def unit_test_groups(collection_dir: str) -> list[tuple[str, list[str]]]:
 def module_doc_renders(module: str, toolchain: Toolchain, env: dict[str, str]) -> bool:
     """ansible-doc renders the module's documentation as text, and as JSON with its options and examples."""
     text_code, text = pipeline.run([toolchain.bin('ansible-doc'), '--type', 'module', module], env=env, echo=False)
-    json_code, doc_json = pipeline.run([toolchain.bin('ansible-doc'), '--type', 'module', '--json', module], env=env, echo=False)
+    json_code, doc_json, json_errors = pipeline.run_apart([toolchain.bin('ansible-doc'), '--type', 'module', '--json', module], env=env)
     problem = ''
     if text_code != 0 or json_code != 0 or module.upper() not in text.upper():
-        problem = 'does not render:\n%s\n%s' % (text, doc_json)
+        problem = 'does not render:\n%s\n%s%s' % (text, doc_json, json_errors)
     else:
         try:
             entry = json.loads(doc_json)[module]

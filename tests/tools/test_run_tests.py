@@ -420,3 +420,30 @@ def test_the_wireshark_tools_the_runner_checks_are_the_ones_the_unit_tests_run()
 
 def test_the_eda_stage_runs_on_one_toolchain():
     assert [toolchain.name for toolchain in MATRIX if 'eda' in toolchain.stages] == [MATRIX[0].name]
+
+
+class FakeDocToolchain:
+    """A toolchain whose ansible-doc is a script: JSON on stdout, and a library's warning on stderr."""
+
+    def __init__(self, directory, doc_json):
+        self.directory = directory
+        script = directory / 'ansible-doc'
+        script.write_text('#!/bin/sh\necho "CryptographyDeprecationWarning: DSA is deprecated" >&2\n'
+                          'case "$*" in *--json*) printf \'%%s\' \'%s\' ;; *) echo "> CLOUDFLARE.PCAP.CAPTURE_STOP" ;; esac\n' % doc_json)
+        script.chmod(0o755)
+
+    def bin(self, program):
+        return str(self.directory / program)
+
+
+def test_ansible_doc_json_is_read_from_stdout_alone(tmp_path):
+    """A warning that a library prints on stderr (cryptography 51 under ansible-core 2.21) does not spoil the JSON."""
+    module = 'cloudflare.pcap.capture_stop'
+    good = '{"%s": {"doc": {"options": {"capture_id": {}}}, "examples": "- name: x"}}' % module
+    assert run_tests.module_doc_renders(module, FakeDocToolchain(tmp_path, good), dict(os.environ))
+
+
+def test_ansible_doc_json_without_examples_fails(tmp_path):
+    module = 'cloudflare.pcap.capture_stop'
+    no_examples = '{"%s": {"doc": {"options": {"capture_id": {}}}, "examples": ""}}' % module
+    assert not run_tests.module_doc_renders(module, FakeDocToolchain(tmp_path, no_examples), dict(os.environ))
