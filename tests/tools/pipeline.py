@@ -178,7 +178,8 @@ def run_apart(command: list[str], env: dict[str, str] | None = None) -> tuple[in
     """Run a command without stdin and return its exit code, stdout and stderr apart: for output that is parsed, which
     a library's warning on stderr must not spoil (cryptography 51 warns about DSA when ansible-core 2.21 imports it)."""
     log('$ ' + ' '.join(command))
-    process = subprocess.run(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors='replace')
+    process = subprocess.run(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors='replace',
+                             check=False)
     return process.returncode, process.stdout, process.stderr
 
 
