@@ -210,6 +210,8 @@ def rulebook(prerequisites, simulator, tmp_path_factory):
         'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections'),
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_LOCAL_TEMP': str(work / 'ansible-tmp'),
+        # The filter's memory of captured targets (a state file) stays with this run, not in the user's home.
+        'XDG_STATE_HOME': str(work / 'state'),
         'CLOUDFLARE_WEBHOOK_SECRET': secret,
         'CLOUDFLARE_API_TOKEN': TOKEN,
         'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
