@@ -113,8 +113,8 @@ def test_repeat_within_the_window_then_again_after_it(attack_alert, monkeypatch)
     assert main(sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
 
 
-@pytest.mark.parametrize('repeat_window, later, capture', [(10, 11, True), (10, 9, False), (120, 90, False),
-                                                         (120, 121, True)])
+@pytest.mark.parametrize('repeat_window, later, capture', [
+    (10, 11, True), (10, 9, False), (120, 90, False), (120, 121, True)])
 def test_the_repeat_window_is_the_one_configured(attack_alert, monkeypatch, repeat_window, later, capture):
     clock = [1000.0]
     monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clock[0])

@@ -149,6 +149,12 @@ def test_users_who_do_not_know_of_each_other_keep_within_the_quota_together(wind
     assert sent >= min(600 / poll_interval * users, 20 * 15)  # at least half the quota of each of the 20 windows
 
 
+def test_headers_are_read_whatever_their_case_at_the_time_given():
+    headers = requests.structures.CaseInsensitiveDict({'RATELIMIT': '"default";r=5;t=30', 'ratelimit-policy': '"default";q=10;w=60'})
+    assert read_rate_limit(headers, 42.0) == RateLimit('default', 5, 30.0, 10, 60.0, 42.0)
+    assert read_rate_limit(requests.structures.CaseInsensitiveDict(), 42.0) is None
+
+
 def test_pace_from_the_headers_waits_for_the_reset_once_down_to_the_reserve():
     reading = read_rate_limit({'Ratelimit': '"default";r=4;t=60', 'Ratelimit-Policy': '"default";q=1200;w=300'}, 100.0)
     assert [pace(reading, now) for now in (100.0, 120.0, 160.0, 400.0)] == [300.0, 280.0, 240.0, 0.0]
