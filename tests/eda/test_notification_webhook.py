@@ -49,7 +49,7 @@ async def post(port, body, headers):
     await writer.drain()
     response = await reader.read()
     writer.close()
-    head, _, text = response.partition(b'\r\n\r\n')
+    head, _separator, text = response.partition(b'\r\n\r\n')
     status = int(head.split(b' ', 2)[1])
     headers = dict(line.split(b': ', 1) for line in head.split(b'\r\n')[1:] if b': ' in line)
     return status, text.decode('utf-8', 'replace'), headers
