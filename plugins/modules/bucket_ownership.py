@@ -88,8 +88,8 @@ options:
     description:
       - With O(state=validated), when the validation leaves the bucket V(pending), wait until Cloudflare reports it
         validated (V(success)) or V(failed), by listing the buckets every 2 to 3 seconds (never more than 30
-        requests a minute, and slower when Cloudflare's C(Ratelimit) header says the credential's budget is running
-        low).
+        requests a minute; once Cloudflare's C(Ratelimit) header says the credential's quota is down to the reserve
+        left to its other users, the next request waits for the quota's reset).
       - The task fails when the bucket fails validation, or when it is still pending after O(wait_timeout).
       - Ignored with other states, in check mode, and when the bucket is validated already.
     type: bool

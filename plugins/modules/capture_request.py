@@ -129,6 +129,9 @@ options:
         ends and the task fails, saying so, instead of polling until O(wait_timeout).
       - Polls every 2 seconds for the first 20 seconds, then every 3 seconds (never more than 30 requests a minute),
         so completion is noticed within 2 or 3 seconds.
+      - Once Cloudflare's C(Ratelimit) header says the credential's quota is down to the reserve this task leaves to
+        the credential's other users (a quarter of the quota), the next poll waits for the quota's reset, with
+        jitter; the wait still ends at O(wait_timeout).
     type: bool
     default: false
   wait_timeout:

@@ -141,8 +141,12 @@ class Rulebook:
             return handle.read()
 
     def post(self, payload_name, secret=None, header='Cf-Webhook-Auth'):
+        """Post a sample payload, sent now: its ts (when it has one) is the current time, as Cloudflare's is."""
         with open(os.path.join(PAYLOADS, payload_name), 'rb') as handle:
-            body = handle.read()
+            payload = json.load(handle)
+        if 'ts' in payload:
+            payload['ts'] = int(time.time())
+        body = json.dumps(payload).encode('utf-8')
         headers = {'Content-Type': 'application/json', 'User-Agent': 'Go-http-client/2.0'}
         if secret is not None:
             headers[header] = secret
@@ -206,6 +210,8 @@ def rulebook(prerequisites, simulator, tmp_path_factory):
         'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections'),
         'ANSIBLE_NOCOLOR': '1',
         'ANSIBLE_LOCAL_TEMP': str(work / 'ansible-tmp'),
+        # The filter's memory of captured targets (a state file) stays with this run, not in the user's home.
+        'XDG_STATE_HOME': str(work / 'state'),
         'CLOUDFLARE_WEBHOOK_SECRET': secret,
         'CLOUDFLARE_API_TOKEN': TOKEN,
         'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
@@ -214,7 +220,7 @@ def rulebook(prerequisites, simulator, tmp_path_factory):
     log_path = str(work / 'ansible-rulebook.log')
     with open(log_path, 'wb') as log:
         process = subprocess.Popen([os.path.join(bin_dir, 'ansible-rulebook'), '-v', '-r', RULEBOOK, '-i', str(inventory),
-                                    '--env-vars', 'CLOUDFLARE_WEBHOOK_SECRET', '--vars', str(variables)],
+                                    '--env-vars', 'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables)],
                                    cwd=str(work), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_until('ansible-rulebook to listen on 127.0.0.1:%d (the JVM starts first)' % port, lambda: accepts(port),

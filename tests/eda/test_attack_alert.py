@@ -14,9 +14,47 @@ EDA_PLUGINS = os.path.join(REPO_ROOT, 'extensions', 'eda', 'plugins')
 
 
 @pytest.fixture
-def attack_alert():
-    """A fresh copy of the filter (its per-target memory starts empty), loaded the way ansible-rulebook loads it."""
+def attack_alert(tmp_path, monkeypatch):
+    """A fresh copy of the filter (its per-target memory starts empty), loaded the way ansible-rulebook loads it,
+    with its default state file under this test's own XDG_STATE_HOME."""
+    monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 'state'))
     return runpy.run_path(os.path.join(EDA_PLUGINS, 'event_filter', 'attack_alert.py'))
+
+
+def restarted():
+    """The filter as a restarted rulebook loads it: nothing in memory."""
+    return runpy.run_path(os.path.join(EDA_PLUGINS, 'event_filter', 'attack_alert.py'))
+
+
+def test_the_memory_of_captures_survives_a_restart_in_a_private_file(attack_alert, tmp_path, monkeypatch):
+    clocks = {'monotonic': 1000.0, 'wall': 1796047600.0}
+    monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clocks['monotonic'])
+    monkeypatch.setattr(attack_alert['time'], 'time', lambda: clocks['wall'])
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
+    path = tmp_path / 'state' / 'cloudflare.pcap' / 'attack_alert.json'
+    assert oct(path.stat().st_mode & 0o777) == '0o600' and oct(path.parent.stat().st_mode & 0o777) == '0o700'
+    assert json.loads(path.read_text()) == {'203.0.113.10 port 443 protocol 6': 1796047600.0}
+    # A restart 25 s later, on a monotonic clock that started again from 5: the same alert starts no capture.
+    clocks.update(monotonic=5.0, wall=1796047625.0)
+    repeat = restarted()['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']
+    assert repeat['capture'] is False
+    assert repeat['reason'].startswith('a capture for 203.0.113.10 port 443 protocol 6 started 25 seconds ago')
+    # After the window, another restart: a new capture, and the file keeps only what is within the window.
+    clocks.update(monotonic=50.0, wall=1796047670.0)
+    udp = sample('ddos_l4_attack_udp_ipv6.json')
+    assert restarted()['main'](udp)['cloudflare_attack']['capture'] is True
+    clocks.update(monotonic=60.0, wall=1796047680.0)
+    assert restarted()['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
+    assert sorted(json.loads(path.read_text())) == ['2001:db8::20 protocol 17', '203.0.113.10 port 443 protocol 6']
+
+
+def test_a_state_file_given_and_one_that_cannot_be_read(attack_alert, tmp_path, caplog):
+    state_file = tmp_path / 'elsewhere' / 'captures.json'
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'), state_file=str(state_file))['cloudflare_attack']['capture']
+    assert state_file.exists() and not (tmp_path / 'state').exists()
+    state_file.write_text('not json')
+    assert restarted()['main'](sample('ddos_l4_attack_tcp.json'), state_file=str(state_file))['cloudflare_attack']['capture']
+    assert 'Cannot read the state file %s, starting without it' % state_file in caplog.text
 
 
 def sample(name, **data):
@@ -73,6 +111,17 @@ def test_repeat_within_the_window_then_again_after_it(attack_alert, monkeypatch)
     assert main(sample('ddos_l4_attack_tcp.json', target_port=80))['cloudflare_attack']['capture'] is True
     clock[0] += 1
     assert main(sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
+
+
+@pytest.mark.parametrize('repeat_window, later, capture', [
+    (10, 11, True), (10, 9, False), (120, 90, False), (120, 121, True)])
+def test_the_repeat_window_is_the_one_configured(attack_alert, monkeypatch, repeat_window, later, capture):
+    clock = [1000.0]
+    monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clock[0])
+    main = attack_alert['main']
+    assert main(sample('ddos_l4_attack_tcp.json'), repeat_window=repeat_window)['cloudflare_attack']['capture'] is True
+    clock[0] += later
+    assert main(sample('ddos_l4_attack_tcp.json'), repeat_window=repeat_window)['cloudflare_attack']['capture'] is capture
 
 
 def test_ended_attack_and_other_notifications(attack_alert):

@@ -11,6 +11,7 @@ cloudflare.pcap; the interface may change in any release.
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import random
 import re
 import sys
 import time
@@ -18,7 +19,7 @@ import traceback
 from urllib.parse import urlsplit
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import MASK, CloudflareAPIError
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.rate_limit import read_rate_limit
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.rate_limit import DEFAULT_PACING, pace, read_rate_limit
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.retry import (
     BROKEN_CONNECTION,
     NO_CONNECTION,
@@ -73,13 +74,15 @@ class CloudflareClient:
 
     - ``request(..., deadline=...)``: retries of that request never wait past min(its first failure + RETRY_BUDGET,
       deadline); ``until(deadline)`` gives the client with that deadline on every request (the polls of one wait).
-    - ``rate_limit``: the latest RateLimit read from an answer's headers, or None when no answer had them; pass it to
-      rate_limit.pace() with ``clock()`` for the pause before the next request.
+    - ``rate_limit``: the latest RateLimit read from an answer's headers, or None when no answer had them.
+    - ``pause()``: the seconds to wait before the next request so that the credential's quota keeps its reserve
+      (rate_limit.pace of the latest reading with the client's `pacing` and `jitter_source`); every request waits them
+      first, and a request whose deadline comes before they end fails without being sent.
     """
 
     def __init__(self, account_id, base_url=DEFAULT_BASE_URL, api_token=None, api_email=None, api_key=None,
                  timeout=30, validate_certs=True, retries=3, on_retry=None, user_agent=None,
-                 clock=time.monotonic, sleep=time.sleep):
+                 clock=time.monotonic, sleep=time.sleep, pacing=DEFAULT_PACING, jitter_source=random.random):
         if not is_cloudflare_id(account_id):
             # The module validates first and names the option; this guards direct use of the client.
             raise ValueError('account_id must be 32 hexadecimal characters')
@@ -91,6 +94,8 @@ class CloudflareClient:
         self.clock = clock
         self.sleep = sleep
         self.rate_limit = None
+        self.pacing = pacing
+        self.jitter_source = jitter_source
         self._secrets = [secret for secret in (api_token, api_key) if secret]
         # The session's own adapters do not retry (RetryPolicy decides here, in request()).
         self.session = requests.Session()
@@ -136,6 +141,7 @@ class CloudflareClient:
         headers = {'Accept': accept} if accept else None
         retries = RetryPolicy(method, self.retries, self.clock, deadline)
         while True:
+            self._keep_the_reserve(operation, deadline)
             try:
                 # Streamed always, so that a failure while reading the body (after the answer came) is never retried.
                 response = self.session.request(method, url, json=body, timeout=self.timeout, stream=True,
@@ -185,6 +191,20 @@ class CloudflareClient:
         finally:
             response.close()
         return size
+
+    def pause(self):
+        """Seconds to wait before the next request (rate_limit.pace of the latest reading, jitter included)."""
+        return pace(self.rate_limit, self.clock(), self.jitter_source, self.pacing)
+
+    def _keep_the_reserve(self, operation, deadline):
+        pause = self.pause()
+        if pause <= 0:
+            return
+        if deadline is not None and self.clock() + pause > deadline:
+            raise CloudflareAPIError(operation, "not sent: the credential's rate-limit quota is down to the reserve left "
+                                     'to its other users, and resets %d s after this request\'s deadline' % (
+                                         self.clock() + pause - deadline))
+        self.sleep(pause)
 
     def _read_rate_limit(self, headers):
         reading = read_rate_limit(headers, self.clock())

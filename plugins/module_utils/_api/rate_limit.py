@@ -7,7 +7,15 @@
 of headers and time. Private to cloudflare.pcap; the interface may change in any release.
 
 Cloudflare allows 1,200 requests per 5 minutes per credential, summed over everything that uses it; going over blocks
-ALL calls for 5 minutes. Every answer says what is left in its ``Ratelimit`` / ``Ratelimit-Policy`` headers.
+ALL calls for 5 minutes. Every answer says what is left in its ``Ratelimit`` / ``Ratelimit-Policy`` headers
+(limits.mdx, updated 2026-04-20: ``"default";r=50;t=30``, r the remaining quota and t "the time next window resets";
+``"default";q=1200;w=300``).
+
+Many jobs, rulebooks and people may use one credential at once, and none knows of the others. So no user spends the
+last part of the quota, its reserve: once an answer shows no more than the reserve left, the user waits until the
+window resets, plus a random share of the window (jitter), so that the users who stopped together do not all come
+back in the same second. After the reserve is reached each user sends at most one more request (the one whose answer
+shows it) before waiting: the reserve absorbs up to that many users at once, with no coordination between them.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -16,9 +24,14 @@ __metaclass__ = type
 import collections
 import re
 
-# pace(): the quota counts as low when at most this share of it is left (or, without a policy, this many requests).
-PACE_LOW_SHARE = 0.25
-PACE_LOW_REMAINING = 100
+Pacing = collections.namedtuple('Pacing', 'reserve_share reserve_requests jitter_share')
+Pacing.__doc__ = """How a user of the credential spends Cloudflare's quota: the share of the quota it leaves to others
+(reserve_share of the policy's q; reserve_requests when the answer gives no policy), and the most jitter added to a
+wait for the reset (jitter_share of the policy's window w, or of the time to the reset without a policy)."""
+
+# A quarter of 1,200 is 300 requests: as many concurrent users of the credential as can each spend their one request
+# past the reserve without reaching the lock-out. A tenth of the 5-minute window spreads their return over 30 s.
+DEFAULT_PACING = Pacing(reserve_share=0.25, reserve_requests=100, jitter_share=0.1)
 
 _INTEGER = re.compile(r'^-?[0-9]{1,15}$')
 _DECIMAL = re.compile(r'^-?[0-9]{1,12}(\.[0-9]{1,3})?$')
@@ -36,21 +49,40 @@ def read_rate_limit(headers, now):
     return parse_rate_limit(headers.get('Ratelimit'), headers.get('Ratelimit-Policy'), now)
 
 
-def pace(reading, now):
-    """Seconds to wait at least before the next request, from the latest reading (None: nothing known): 0 while
-    plenty of the quota is left (or the window has reset since); when little is left, the time until the reset
-    spread over the requests remaining; when none is left, the time until the reset."""
+def reserve(reading, pacing=DEFAULT_PACING):
+    """The requests of the quota left to the other users of the credential, for this reading."""
+    if reading.quota:
+        return reading.quota * pacing.reserve_share
+    return pacing.reserve_requests
+
+
+def pace(reading, now, jitter_source=None, pacing=DEFAULT_PACING):
+    """Seconds to wait at least before the next request, from the latest reading (None: nothing known), at `now`
+    (monotonic seconds, the clock of reading.at): 0 while more than the reserve is left, or once the window has
+    reset since the reading; otherwise the time left until the reset plus jitter. `jitter_source` returns a float
+    in [0, 1) (random.random; None: no jitter)."""
     if reading is None:
         return 0.0
-    left = reading.reset - (now - reading.at)
+    kept = reserve(reading, pacing)
+    if reading.remaining > kept:
+        return 0.0
+    until = reading.reset
+    if reading.remaining <= kept / 2 and reading.window:
+        # Half the reserve is gone: more users than it absorbs, or a window that slides (it frees one request
+        # after t, not the quota). After a whole window, nothing counted in this reading counts any more.
+        until = max(until, reading.window)
+    left = until - (now - reading.at)
     if left <= 0:
         return 0.0
-    if reading.remaining <= 0:
-        return left
-    low = reading.quota * PACE_LOW_SHARE if reading.quota else PACE_LOW_REMAINING
-    if reading.remaining > low:
+    return left + jitter(reading, jitter_source, pacing)
+
+
+def jitter(reading, jitter_source, pacing=DEFAULT_PACING):
+    """A random pause of up to jitter_share of the window (of the time to the reset, without a policy)."""
+    if jitter_source is None:
         return 0.0
-    return left / reading.remaining
+    span = reading.window if reading.window else reading.reset
+    return jitter_source() * pacing.jitter_share * span
 
 
 def parse_rate_limit(ratelimit, policy=None, at=0.0):

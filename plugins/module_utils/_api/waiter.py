@@ -10,8 +10,6 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.rate_limit import pace
-
 # The account-wide budget is 1200 requests per 5 minutes (4 per second) for everything the account does. A wait
 # polls every FIRST_INTERVAL seconds for QUICK_PHASE seconds, where short captures finish, then slows down to one
 # every MAX_INTERVAL seconds: never more than 30 requests a minute, however short or long the wait, and completion
@@ -35,8 +33,8 @@ class Waiter:
     """fetch() until done(value) is true, sleeping an adaptive interval between polls.
 
     `pace`, when given, is a callable returning the seconds to wait at least before the next poll (the API's rate
-    limit: rate_limit.pace of the client's latest reading). The waiter sleeps max(its own interval, pace()), never past its timeout; when the
-    pace reaches past the timeout, it sleeps until the timeout and gives up without spending another request.
+    limit: CloudflareClient.pause). The waiter sleeps max(its own interval, pace()), never past its timeout; when
+    the pace reaches past the timeout, it sleeps until the timeout and gives up without spending another request.
     """
 
     def __init__(self, timeout, clock=time.monotonic, sleep=time.sleep, pace=None):
@@ -74,9 +72,9 @@ class Waiter:
 
 def wait_paced_by(client, timeout, fetch, done, first=None):
     """Waiter(timeout).wait() for API polls. The wait's deadline is computed once, here: `fetch(client)` is given the
-    client with that deadline (CloudflareClient.until), so that the retries of every poll end with the wait. Polls
-    slow down when Cloudflare's Ratelimit header says the credential's budget is running low (rate_limit.pace of
-    the client's latest reading). The wait runs on the client's clock, like its deadline and readings."""
+    client with that deadline (CloudflareClient.until), so that the retries of every poll end with the wait. Once
+    Cloudflare's Ratelimit header says the credential's quota is down to its reserve, the next poll waits for the
+    reset (CloudflareClient.pause). The wait runs on the client's clock, like its deadline and readings."""
     polling = client.until(client.clock() + max(0.0, timeout))
-    waiter = Waiter(timeout, clock=client.clock, sleep=client.sleep, pace=lambda: pace(client.rate_limit, client.clock()))
+    waiter = Waiter(timeout, clock=client.clock, sleep=client.sleep, pace=client.pause)
     return waiter.wait(lambda: fetch(polling), done, first=first)

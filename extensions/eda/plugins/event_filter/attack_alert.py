@@ -15,7 +15,9 @@ into the event, and the rules act on it and say it.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+import os
 import threading
 import time
 
@@ -30,7 +32,7 @@ description:
   - C(capture) is true for the first alert of a target; false, with C(reason), for an alert that ends an attack,
     for a target that is not a single address, and for an alert of the same target (address, port and protocol)
     within O(repeat_window) seconds of the alert that started its capture (Cloudflare allows one simple capture a
-    minute).
+    minute). That memory survives a restart of the rulebook - it is kept in O(state_file).
   - Other events pass unchanged.
   - Cloudflare documents the payload of C(advanced_ddos_attack_l4_alert) only; C(dos_attack_l4) (the standard
     "Layer 3/4 DDoS Attack Alert") is read with the same fields.
@@ -44,6 +46,15 @@ options:
     description: Seconds after a capture's alert during which alerts of the same target start no capture.
     type: float
     default: 60
+  state_file:
+    description:
+      - The file (mode 0600, in a directory created with mode 0700) that keeps, for each target, when the alert that
+        started its capture came (Unix seconds), so that a restart of the rulebook forgets no capture of the last
+        O(repeat_window) seconds. Only targets within that window are kept.
+      - Empty or not given - C(cloudflare.pcap/attack_alert.json) under C($XDG_STATE_HOME), or under
+        C(~/.local/state) when that is not set.
+    type: str
+    default: ''
 """
 
 EXAMPLES = r"""
@@ -65,9 +76,48 @@ COPIED_DATA_FIELDS = ('attack_id', 'attack_vector', 'rule_name', 'start_time', '
 
 logger = logging.getLogger('cloudflare.pcap.attack_alert')
 
-# Monotonic time of the alert that started the last capture, per target key; kept for the activation's life.
-_started = {}
+# Per state file: the monotonic time of the alert that started the last capture, per target key.
+_memories = {}
 _lock = threading.Lock()
+STATE_FILE_NAME = os.path.join('cloudflare.pcap', 'attack_alert.json')
+
+
+def default_state_file():
+    base = os.environ.get('XDG_STATE_HOME') or os.path.join(os.path.expanduser('~'), '.local', 'state')
+    return os.path.join(base, STATE_FILE_NAME)
+
+
+def load_memory(path, now, wall):
+    """The targets of a state file, their wall-clock times turned into times of the monotonic clock; {} when there
+    is none or it cannot be read (said in the log)."""
+    try:
+        with open(path, encoding='utf-8') as handle:
+            saved = json.load(handle)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        logger.warning('Cannot read the state file %s, starting without it: %s', path, exc)
+        return {}
+    if not isinstance(saved, dict):
+        return {}
+    return dict((key, now - (wall - at)) for key, at in saved.items()
+                if isinstance(key, str) and isinstance(at, (int, float)) and not isinstance(at, bool))
+
+
+def save_memory(path, started, now, wall):
+    """Write the targets with wall-clock times, atomically, readable by the owner alone."""
+    directory = os.path.dirname(path) or '.'
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    temporary = '%s.%d.tmp' % (path, os.getpid())
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(descriptor, 'w', encoding='utf-8') as handle:
+            json.dump(dict((key, wall - (now - at)) for key, at in started.items()), handle)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def parse_address(value):
@@ -111,18 +161,26 @@ def describe(target):
     return text
 
 
-def decide(key, now, repeat_window):
-    """Whether the alert of this target starts a capture; records it when it does."""
+def decide(key, now, repeat_window, state_file, wall):
+    """Whether the alert of this target starts a capture; records it when it does, in the state file too."""
     with _lock:
-        for old_key in [k for k, started in _started.items() if now - started >= repeat_window]:
-            del _started[old_key]
-        if key in _started:
-            return False, now - _started[key]
-        _started[key] = now
+        if state_file not in _memories:
+            _memories[state_file] = load_memory(state_file, now, wall)
+        started = _memories[state_file]
+        for old_key in [k for k, at in started.items() if now - at >= repeat_window]:
+            del started[old_key]
+        if key in started:
+            return False, now - started[key]
+        started[key] = now
+        try:
+            save_memory(state_file, started, now, wall)
+        except OSError as exc:
+            logger.warning('Cannot write the state file %s: the capture of %s is remembered until the rulebook stops: %s',
+                           state_file, key, exc)
         return True, None
 
 
-def attack_of(payload, repeat_window, now):
+def attack_of(payload, repeat_window, now, state_file, wall):
     data = payload.get('data') if isinstance(payload.get('data'), dict) else {}
     attack = dict((name, payload.get(name)) for name in COPIED_FIELDS)
     attack.update((name, data.get(name)) for name in COPIED_DATA_FIELDS)
@@ -143,7 +201,7 @@ def attack_of(payload, repeat_window, now):
     if payload.get('alert_event') == ENDED:
         attack.update(capture=False, reason='the alert says the attack on %s ended' % attack['key'])
         return attack
-    capture, seconds_ago = decide(attack['key'], now, repeat_window)
+    capture, seconds_ago = decide(attack['key'], now, repeat_window, state_file, wall)
     attack['capture'] = capture
     if not capture:
         attack['reason'] = ('a capture for %s started %.0f seconds ago, and Cloudflare allows one packet capture a minute: '
@@ -151,11 +209,11 @@ def attack_of(payload, repeat_window, now):
     return attack
 
 
-def main(event, alert_types=DEFAULT_ALERT_TYPES, repeat_window=60):
+def main(event, alert_types=DEFAULT_ALERT_TYPES, repeat_window=60, state_file=''):
     payload = event.get('payload')
     if not isinstance(payload, dict) or payload.get('alert_type') not in alert_types:
         return event
-    attack = attack_of(payload, float(repeat_window), time.monotonic())
+    attack = attack_of(payload, float(repeat_window), time.monotonic(), state_file or default_state_file(), time.time())
     if not attack['capture']:
         logger.info('Cloudflare alert %s: no capture: %s', attack['alert_type'], attack['reason'])
     event['cloudflare_attack'] = attack

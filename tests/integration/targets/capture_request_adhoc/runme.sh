@@ -6,10 +6,7 @@ set -eux
 # shellcheck source=tests/integration/targets/setup_simulator/simulator.sh
 source ../setup_simulator/simulator.sh
 
-CLOUDFLARE_API_TOKEN="$(read_config cloudflare_api_token)"
-CLOUDFLARE_ACCOUNT_ID="$(read_config cloudflare_account_id)"
-CLOUDFLARE_BASE_URL="$(read_config cloudflare_base_url)"
-export CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL
+export_connection
 output="${OUTPUT_DIR:-$(mktemp -d)}"
 
 simulator_post /reset

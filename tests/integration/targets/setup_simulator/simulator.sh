@@ -12,3 +12,11 @@ simulator_post() {
   python -c "import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method='POST', headers={'Content-Type': 'application/json'}))" \
     "$(read_config simulator_url)$1" "${2:-{\}}"
 }
+
+# export_connection: the CLOUDFLARE_* variables the modules read, set to the simulator's (as a user exports them).
+export_connection() {
+  CLOUDFLARE_API_TOKEN="$(read_config cloudflare_api_token)"
+  CLOUDFLARE_ACCOUNT_ID="$(read_config cloudflare_account_id)"
+  CLOUDFLARE_BASE_URL="$(read_config cloudflare_base_url)"
+  export CLOUDFLARE_API_TOKEN CLOUDFLARE_ACCOUNT_ID CLOUDFLARE_BASE_URL
+}

@@ -31,10 +31,11 @@ class FakeTime:
 
 
 def make_client(stub_api, fake_time=None, **kwargs):
-    """A client on the stub server; its waits go to `fake_time` (a new FakeTime if not given), never to real time."""
+    """A client on the stub server; its waits go to `fake_time` (a new FakeTime if not given), never to real time,
+    and its waits for the rate limit's reset have no jitter unless a `jitter_source` is given."""
     fake_time = fake_time or FakeTime()
     options = dict(account_id=ACCOUNT_ID, base_url=stub_api.base_url, api_token=TOKEN, retries=2, timeout=5,
-                   clock=fake_time.clock, sleep=fake_time.sleep)
+                   clock=fake_time.clock, sleep=fake_time.sleep, jitter_source=lambda: 0.0)
     options.update(kwargs)
     return CloudflareClient(**options)
 

@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api import client as _client
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import CloudflareClient
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api.rate_limit import RateLimit, pace
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api.rate_limit import RateLimit
 
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, CAPTURE_ID, TOKEN, Reply, envelope
 from ansible_collections.cloudflare.pcap.tests.unit.plugins.module_utils._api.fakes import FakeTime, get_capture, limited, make_client, utc_seconds
@@ -227,10 +227,10 @@ def test_the_client_keeps_the_latest_reading_of_every_answer(stub_api):
     fake_time = FakeTime()
     client = make_client(stub_api, fake_time)
     assert client.rate_limit is None
-    stub_api.headers = {'Ratelimit': '"default";r=50;t=30', 'Ratelimit-Policy': '"default";q=1200;w=300'}
+    stub_api.headers = {'Ratelimit': '"default";r=500;t=30', 'Ratelimit-Policy': '"default";q=1200;w=300'}
     stub_api.add(Reply(200, envelope([])))
     client.request('GET', client.account_path('pcaps'), 'List packet captures')
-    assert client.rate_limit == RateLimit('default', 50, 30.0, 1200, 300.0, 1000.0)
+    assert client.rate_limit == RateLimit('default', 500, 30.0, 1200, 300.0, 1000.0)
     # A retried answer is read too; an answer without the headers (here the last one) keeps the reading.
     stub_api.headers = {}
     stub_api.add(Reply(429, envelope(None, False), headers={'Retry-After': '3', 'Ratelimit': '"default";r=0;t=3'}),
@@ -254,13 +254,29 @@ def test_a_streamed_download_is_read_too(stub_api):
     assert client.rate_limit.remaining == 11
 
 
-def test_pace_follows_the_headers_of_the_answers(stub_api):
+@pytest.mark.parametrize('draw, pause', [(0.0, 40.0), (0.5, 55.0)])
+def test_once_down_to_the_reserve_the_next_request_waits_for_the_reset_with_jitter(stub_api, draw, pause):
+    fake_time = FakeTime()
+    client = make_client(stub_api, fake_time, jitter_source=lambda: draw)
+    stub_api.headers = {'Ratelimit': '"default";r=250;t=40', 'Ratelimit-Policy': '"default";q=1200;w=300'}
+    stub_api.add(Reply(200, envelope([])), Reply(200, envelope([])))
+    client.request('GET', client.account_path('pcaps'), 'List packet captures')
+    assert fake_time.slept == [] and client.pause() == pytest.approx(pause)
+    client.request('GET', client.account_path('pcaps'), 'List packet captures')
+    assert fake_time.slept == [pytest.approx(pause)] and len(stub_api.requests) == 2
+
+
+def test_a_request_whose_deadline_comes_before_the_reset_is_not_sent(stub_api):
     fake_time = FakeTime()
     client = make_client(stub_api, fake_time)
-    stub_api.headers = {'Ratelimit': '"default";r=20;t=100', 'Ratelimit-Policy': '"default";q=1200;w=300'}
+    stub_api.headers = {'Ratelimit': '"default";r=3;t=40', 'Ratelimit-Policy': '"default";q=40;w=60'}
     stub_api.add(Reply(200, envelope([])))
     client.request('GET', client.account_path('pcaps'), 'List packet captures')
-    assert pace(client.rate_limit, client.clock()) == pytest.approx(5.0)
+    with pytest.raises(CloudflareAPIError) as caught:
+        client.request('GET', client.account_path('pcaps'), 'List packet captures', deadline=fake_time.now + 10)
+    assert "not sent: the credential's rate-limit quota is down to the reserve" in caught.value.message
+    assert 'resets 50 s after' in caught.value.message
+    assert fake_time.slept == [] and len(stub_api.requests) == 1
 
 
 @pytest.mark.parametrize('retry_after, locked_out', [(60, False), (61, True)])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.cloudflare.pcap.plugins.module_utils._api import rate_limit as _rate_limit, waiter as _waiter
+from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.waiter import MAX_INTERVAL, Waiter, WaitTimeout
 
@@ -184,33 +184,34 @@ def test_a_failed_wait_leaves_the_clients_own_requests_without_a_deadline(stub_a
 
 
 def client_whose_quota_runs_low(stub_api, fake_time):
-    """A client whose next five answers spend the quota: 1,200 a window, 40 then 4, 3, 2, 1 left, the window
-    resetting 60 s after each answer."""
-    for remaining in (40, 4, 3, 2, 1):
+    """A client whose next four answers spend a quota of 40 requests a 30 s window (the reserve is 10): 20, 9, 5
+    then 9 left, the window resetting 20 s after each answer."""
+    for remaining in (20, 9, 5, 9):
         stub_api.add(Reply(200, envelope({'id': CAPTURE_ID, 'status': 'running'}),
-                           headers={'Ratelimit': '"default";r=%d;t=60' % remaining, 'Ratelimit-Policy': '"default";q=1200;w=300'}))
+                           headers={'Ratelimit': '"default";r=%d;t=20' % remaining, 'Ratelimit-Policy': '"default";q=40;w=30'}))
     return make_client(stub_api, fake_time)
 
 
-# 40 left: the waiter's own 2 s; then 60 s spread over the 4, 3, 2 left; with 1 left the next poll would come after
-# the timeout of 100 s, so the waiter sleeps out the 33 s left and gives up without spending it.
-PACED_SLEEPS = [2.0, 15.0, 20.0, 30.0, 33.0]
+# 20 left: the waiter's own 2 s; 9 left (the reserve reached): until the reset, 20 s; 5 left (half the reserve
+# gone): a whole window, 30 s; 9 left again, but the reset would come after the timeout of 60 s: the waiter sleeps
+# out the 8 s left and gives up without spending another request.
+PACED_SLEEPS = [2.0, 20.0, 30.0, 8.0]
 
 
-def test_a_waiter_paced_by_the_client_slows_down_before_the_quota_is_spent(stub_api):
+def test_a_waiter_paced_by_the_client_keeps_the_reserve_of_the_quota(stub_api):
     fake_time = FakeTime()
     client = client_whose_quota_runs_low(stub_api, fake_time)
-    waiter = Waiter(100, clock=fake_time.clock, sleep=fake_time.sleep, pace=lambda: _rate_limit.pace(client.rate_limit, fake_time.now))
+    waiter = Waiter(60, clock=fake_time.clock, sleep=fake_time.sleep, pace=client.pause)
     with pytest.raises(WaitTimeout):
         waiter.wait(lambda: get_capture(client), lambda capture: False)
     assert fake_time.slept == PACED_SLEEPS
-    assert waiter.polls == 5 and len(stub_api.requests) == 5
+    assert waiter.polls == 4 and len(stub_api.requests) == 4
 
 
 def test_a_wait_sleeps_what_the_rate_limit_of_its_polls_calls_for(stub_api):
     fake_time = FakeTime()
     client = client_whose_quota_runs_low(stub_api, fake_time)
     with pytest.raises(WaitTimeout):
-        _waiter.wait_paced_by(client, 100, get_capture, lambda capture: False)  # the call the capture and bucket waits make
+        _waiter.wait_paced_by(client, 60, get_capture, lambda capture: False)  # the call the capture and bucket waits make
     assert fake_time.slept == PACED_SLEEPS
-    assert len(stub_api.requests) == 5
+    assert len(stub_api.requests) == 4
