@@ -32,7 +32,7 @@ attributes:
         discovery), the action plugin runs the module's code inside Ansible's worker process instead of starting a
         new Python; the results are the same, the task is faster."
       - Otherwise (another host, an explicitly chosen C(ansible_python_interpreter), C(become), C(async)) the
-        module runs as usual on the target host, which then needs C(requests) (and C(jsonschema)).
+        module runs as usual on the target host, which then needs the Python packages listed under requirements, if any.
   async:
     description: Supports being used with the C(async) keyword.
     support: full

@@ -48,10 +48,6 @@ attributes:
     details:
       - Reads the case folder on the host that runs the module and needs C(boto3) there.
     platforms: posix
-  action:
-    details:
-      - On the controller with its own Python, the action plugin runs the module's code in Ansible's worker process
-        instead of starting a new Python, as for the other modules of the collection.
 requirements:
   - boto3
 options:

@@ -46,10 +46,6 @@ attributes:
       - Reads and writes files on the host that runs the module. Run it on the controller (with C(delegate_to)
         V(localhost)) so that the user and host recorded are the controller's.
     platforms: posix
-  action:
-    details:
-      - On the controller with its own Python, the action plugin runs the module's code in Ansible's worker process
-        instead of starting a new Python, as for the other modules of the collection.
 options:
   steps:
     description:

@@ -29,10 +29,6 @@ attributes:
     details:
       - Reads files on the host that runs the module.
     platforms: posix
-  action:
-    details:
-      - On the controller with its own Python, the action plugin runs the module's code in Ansible's worker process
-        instead of starting a new Python, as for the other modules of the collection.
 options:
   path:
     description:

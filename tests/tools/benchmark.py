@@ -2,20 +2,23 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """`make benchmark`: this collection against what users write today, as ratios of paired runs on one machine.
 
-Usage: python tests/tools/benchmark.py [--rounds N]
+Usage: python tests/tools/benchmark.py [--rounds N] [--sections 1,2,...]
 
 Everything runs against the Cloudflare PCAP API simulator on loopback, with the virtualenv and collection copy of
 `make test`. Each round runs every variant once, one after the other (A B C, A B C, ...), so that a noisy machine
 slows all of them alike; medians and min-max are printed, and the ratios of the medians. It is a report, not a test:
 it asserts nothing about time.
 
-1. one ad-hoc run of capture_request / of ansible.builtin.uri doing the same POST / of ansible.builtin.ping; and
+1. one ad-hoc run of capture_request / of ansible.builtin.uri doing the same POST / of ansible.builtin.ping / of
+   ansible.builtin.debug (no module at all); and
    capture_request run as a module (AnsiballZ), as it runs on other hosts, for comparison
 2. the incident workflow (request, wait, download) through the role, through the modules, and hand-written with
    uri + until + get_url; the simulator finishes every capture after a fixed time, reported as overhead on top
 3. API requests spent while waiting for a capture, measured for one duration and computed for longer ones
 4. where the time of one capture_request goes, in-process and as a module
 5. CPU time of the capture summary (capture_download's summary, capture_summary_info) of a 10,000-packet capture
+6. a full capture of 20 files of 5,000 full-size packets each in a bucket (moto's S3 server on loopback): one
+   capture_download task (fetch, hash, merge, summarise) against boto3's own download loop plus Wireshark's mergecap
 """
 
 from __future__ import annotations
@@ -201,6 +204,8 @@ def adhoc(toolchain, running, env, cwd, rounds):
             'url': '%s/accounts/%s/pcaps' % (running.base_url, account), 'method': 'POST', 'body_format': 'json',
             'body': json.loads(body), 'headers': {'Authorization': 'Bearer ' + token}})],
         'ping': ['-m', 'ansible.builtin.ping'],
+        # An action that runs no module at all: the floor of any task run on the controller.
+        'debug': ['-m', 'ansible.builtin.debug', '-a', 'msg=floor'],
         'capture_request as a module': as_a_module + capture_request,
     }
     samples = {name: [] for name in variants}
@@ -213,6 +218,7 @@ def adhoc(toolchain, running, env, cwd, rounds):
         print('  %-44s %s' % (name, summary(values)))
     ratio_line('capture_request / uri', samples['capture_request'], samples['uri (same POST)'], '<= 1.00')
     ratio_line('capture_request / ping', samples['capture_request'], samples['ping'], '<= 1.15')
+    ratio_line('capture_request / debug', samples['capture_request'], samples['debug'], '<= 1.35')
     ratio_line('capture_request as a module / uri', samples['capture_request as a module'], samples['uri (same POST)'],
                None)
 
@@ -349,10 +355,82 @@ def summary_cpu(toolchain, env, cwd, rounds, collection_dir):
         'summary of the file', statistics.median(values) * 1000, min(values) * 1000, max(values) * 1000))
 
 
+# (6) A full capture as Cloudflare leaves it: one file per server the traffic crossed (collect-pcaps, PR #26482).
+FULL_FILES, FULL_PACKETS_PER_FILE = 20, 5000
+FULL_PREFIX = 'benchmark-full'
+
+# What a responder writes by hand for the same files: boto3's own download loop over the capture's objects, then
+# mergecap. It runs in the toolchain's Python, which has boto3.
+HAND_WRITTEN_FULL = r'''
+import os, subprocess, sys
+import boto3
+endpoint, key_id, secret, bucket, prefix, capture_id, dest = sys.argv[1:8]
+s3 = boto3.client('s3', endpoint_url=endpoint, region_name='us-east-1', aws_access_key_id=key_id,
+                  aws_secret_access_key=secret)
+paths = []
+for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket, Prefix=prefix):
+    for item in page.get('Contents', []):
+        if 'pcap_' + capture_id in item['Key'].rsplit('/', 1)[-1]:
+            paths.append(os.path.join(dest, item['Key'].replace('/', '_')))
+            s3.download_file(bucket, item['Key'], paths[-1])
+subprocess.run(['mergecap', '-w', os.path.join(dest, 'merged.pcap')] + paths, check=True)
+print(len(paths))
+'''
+
+
+def full_capture(toolchain, running, env, cwd, rounds, collection_dir, scratch):
+    if not shutil.which('mergecap'):
+        raise PipelineError('(6) needs Wireshark\'s mergecap: apt-get install wireshark-common')
+    with pipeline.bucket_store(toolchain.bin('python'), collection_dir, 'benchmark-moto.log') as store:
+        bucket_uri = 's3://%s/%s?region=us-east-1' % (store.bucket, FULL_PREFIX)
+        total = FULL_FILES * FULL_PACKETS_PER_FILE
+        reset(running, pending_seconds=0, running_seconds=1, conversion_seconds=0, packets_per_second=total,
+              download_packets=total, require_validated_bucket=False, bucket_endpoint=store.url,
+              bucket_credentials=dict(access_key_id=store.access_key_id, secret_access_key=store.secret_access_key),
+              bucket_layout='top_level', bucket_files=FULL_FILES)
+        command = [toolchain.bin('ansible'), 'localhost', '-m', 'cloudflare.pcap.capture_request', '-a', json.dumps(dict(
+            type='full', colo_name='ord02', time_limit=60, destination_conf=bucket_uri, wait=True, wait_timeout=300))]
+        created = subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                 check=False).stdout
+        try:
+            capture_id = json.loads(created.split(' => ', 1)[1])['capture']['id']
+        except (IndexError, ValueError, KeyError):
+            raise PipelineError('the full capture was not made:\n' + created[-2000:])
+        options = dict(id=capture_id, bucket_endpoint_url=store.url, bucket_access_key_id=store.access_key_id,
+                       bucket_secret_access_key=store.secret_access_key)
+        samples = {'capture_download': [], 'boto3 download loop + mergecap': []}
+        for _round in range(rounds):
+            for name in samples:
+                dest_dir = tempfile.mkdtemp(dir=scratch)
+                if name == 'capture_download':
+                    command = [toolchain.bin('ansible'), 'localhost', '-m', 'cloudflare.pcap.capture_download', '-a',
+                               json.dumps(dict(options, dest=dest_dir + '/'))]
+                else:
+                    command = [toolchain.bin('python'), '-c', HAND_WRITTEN_FULL, store.url, store.access_key_id,
+                               store.secret_access_key, store.bucket, FULL_PREFIX + '/', capture_id, dest_dir]
+                samples[name].append(timed(command, env, cwd))
+                merged = [entry for entry in os.listdir(dest_dir) if entry.startswith('merged') or 'merged' in entry]
+                files = [entry for entry in os.listdir(dest_dir) if entry.endswith('.pcap') and entry not in merged]
+                if len(files) != FULL_FILES or not merged:
+                    raise PipelineError('%s left %d capture files and %s in %s' % (name, len(files), merged, dest_dir))
+                shutil.rmtree(dest_dir)
+    size = FULL_FILES * FULL_PACKETS_PER_FILE
+    print('\n(6) A full capture in its bucket (moto on loopback): %d files of %d full-size packets (%d in all), fetched'
+          ' and merged; median [min-max] of %d rounds' % (FULL_FILES, FULL_PACKETS_PER_FILE, size, rounds))
+    print('    capture_download also hashes every file (SHA-256) and summarises the merged capture; the hand-written'
+          ' pair does neither')
+    for name, values in samples.items():
+        print('  %-44s %s' % (name, summary(values)))
+    ratio_line('capture_download / boto3 loop + mergecap', samples['capture_download'],
+               samples['boto3 download loop + mergecap'], '<= 1.00')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n', 1)[0])
     parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--sections', default='1,2,3,4,5,6', help='which of the numbered sections to run (default: all)')
     args = parser.parse_args()
+    sections = set(args.sections.split(','))
     pipeline.stop_cleanly_on_sigterm()
     toolchain = MATRIX[0]
     try:
@@ -365,11 +443,15 @@ def main():
             env = pipeline.simulator_client_env(toolchain, running)
             env['ANSIBLE_LOCALHOST_WARNING'] = 'false'
             env['ANSIBLE_INVENTORY_UNPARSED_WARNING'] = 'false'
-            adhoc(toolchain, running, env, scratch, args.rounds)
-            workflow(toolchain, running, env, scratch, args.rounds, scratch)
-            requests_while_waiting(toolchain, running, env, scratch, collection_dir)
-            profile(toolchain, running, env, scratch)
-            summary_cpu(toolchain, env, scratch, args.rounds, collection_dir)
+            runs = (('1', lambda: adhoc(toolchain, running, env, scratch, args.rounds)),
+                    ('2', lambda: workflow(toolchain, running, env, scratch, args.rounds, scratch)),
+                    ('3', lambda: requests_while_waiting(toolchain, running, env, scratch, collection_dir)),
+                    ('4', lambda: profile(toolchain, running, env, scratch)),
+                    ('5', lambda: summary_cpu(toolchain, env, scratch, args.rounds, collection_dir)),
+                    ('6', lambda: full_capture(toolchain, running, env, scratch, args.rounds, collection_dir, scratch)))
+            for number, run in runs:
+                if number in sections:
+                    run()
     except PipelineError as error:
         log('benchmark: %s' % error)
         return 1

@@ -204,3 +204,16 @@ def test_no_document_says_that_check_mode_sends_nothing():
     for name in ('capture_request',):
         found = wrong.search(squeeze(str(module_docs(name))))
         assert not found, '%s docs say %r' % (name, found.group(0))
+
+
+def test_awx_guide_shows_the_credential_type_that_the_collection_ships():
+    """The two blocks of awx.rst's "Credential type" are the inputs and injectors of the shipped file, which the
+    awx_runner target renders as AWX does."""
+    section = read('docs', 'docsite', 'rst', 'awx.rst').split('\nCredential type\n')[1].split('\nJob template')[0]
+    blocks = [block.split('\n\n', 1)[1].split('\n\n')[0] for block in section.split('.. code-block:: yaml')[1:]]
+    shown_inputs, shown_injectors = (yaml.safe_load('\n'.join(line[4:] for line in block.splitlines())) for block in blocks)
+    shipped = yaml.safe_load(read('extensions', 'awx', 'credential_types', 'cloudflare_pcap.yml'))
+    assert (shown_inputs, shown_injectors) == (shipped['inputs'], shipped['injectors'])
+    assert shipped['kind'] == 'cloud'
+    secret_fields = [field['id'] for field in shipped['inputs']['fields'] if field.get('secret')]
+    assert secret_fields == ['api_token']

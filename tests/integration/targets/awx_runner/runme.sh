@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # AWX for real: ansible-runner (the engine of AWX and Automation Platform jobs) runs the job template playbook of
-# docs/docsite/rst/awx.rst from a private data directory laid out as AWX lays it out: the credential type's
-# injector output in env/envvars (CLOUDFLARE_API_TOKEN, CLOUDFLARE_ACCOUNT_ID; CLOUDFLARE_BASE_URL points at the
-# simulator), the survey answers in env/extravars, the inventory in inventory/hosts. The run must succeed, the
+# docs/docsite/rst/awx.rst from a private data directory laid out as AWX lays it out: the injector output of the
+# credential type the collection ships (extensions/awx/credential_types/) in env/envvars (CLOUDFLARE_API_TOKEN,
+# CLOUDFLARE_ACCOUNT_ID; CLOUDFLARE_BASE_URL points at the simulator), the survey answers in env/extravars, the inventory in inventory/hosts. The run must succeed, the
 # .pcap must be on disk, and the token must appear in no artifact of the job output (stdout, job events, ...).
 set -eux
 
@@ -24,14 +24,31 @@ mkdir -p "$pdd/project" "$pdd/env" "$pdd/inventory" "$evidence"
 cp files/incident.yml "$pdd/project/incident.yml"
 # AWX's localhost: a local connection with the Python that runs ansible-playbook (it has requests and jsonschema).
 echo 'localhost ansible_connection=local ansible_python_interpreter="{{ ansible_playbook_python }}"' > "$pdd/inventory/hosts"
-python - "$pdd/env" "$token" "$account_id" "$base_url" "$evidence" <<'PY'
+# Where ansible-test put the collection under test (extensions/ is not in the integration directory's copy).
+collection_dir="$(ansible-galaxy collection list cloudflare.pcap --format json \
+    | python -c 'import json, sys; print(next(path for path, found in json.load(sys.stdin).items() if "cloudflare.pcap" in found))')/cloudflare/pcap"
+python - "$pdd/env" "$token" "$account_id" "$base_url" "$evidence" "$collection_dir/extensions/awx/credential_types/cloudflare_pcap.yml" <<'PY'
 import json, os, sys
-env_dir, token, account_id, base_url, evidence = sys.argv[1:]
-# What the credential type of awx.rst injects (plus the simulator's address), and the survey's answers.
-with open(os.path.join(env_dir, 'envvars'), 'w') as envvars:
-    json.dump({'CLOUDFLARE_API_TOKEN': token, 'CLOUDFLARE_ACCOUNT_ID': account_id, 'CLOUDFLARE_BASE_URL': base_url}, envvars)
+import yaml
+from jinja2 import StrictUndefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+env_dir, token, account_id, base_url, evidence, credential_type_path = sys.argv[1:]
+# The credential type the collection ships, its env injectors rendered as AWX renders them (a sandboxed Jinja2
+# environment, the credential's inputs as variables), plus the simulator's address; and the survey's answers.
+with open(credential_type_path) as handle:
+    credential_type = yaml.safe_load(handle)
+sandbox = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+inputs = {'api_token': token, 'account_id': account_id}
+envvars = {name: sandbox.from_string(template).render(**inputs) for name, template in credential_type['injectors']['env'].items()}
+assert envvars == {'CLOUDFLARE_API_TOKEN': token, 'CLOUDFLARE_ACCOUNT_ID': account_id}, sorted(envvars)
+envvars['CLOUDFLARE_BASE_URL'] = base_url
+with open(os.path.join(env_dir, 'envvars'), 'w') as handle:
+    json.dump(envvars, handle)
+# The survey's answers, and the job variables AWX passes to every job (with their tower_ twins).
+job = {'awx_job_id': 4242, 'awx_job_template_name': 'Capture evidence', 'awx_user_name': 'responder'}
+job.update({'tower_' + name[4:]: value for name, value in job.items()})
 with open(os.path.join(env_dir, 'extravars'), 'w') as extravars:
-    json.dump({'target_address': '203.0.113.10', 'target_port': '443', 'capture_seconds': 30, 'incident_dir': evidence}, extravars)
+    json.dump(dict(job, target_address='203.0.113.10', target_port='443', capture_seconds=30, incident_dir=evidence), extravars)
 PY
 
 ansible-runner run "$pdd" --playbook incident.yml --ident job1
