@@ -15,6 +15,7 @@ The tests below check what each step left behind.
 """
 
 import os
+import re
 import time
 
 import pytest
@@ -72,7 +73,8 @@ def test_posts_without_the_secret_are_refused_and_start_nothing(scenario):
     assert 'Refused a post to /cloudflare from 127.0.0.1: wrong cf-webhook-auth header' in scenario['log']
     assert not [capture for capture in scenario['captures']
                 if capture['request'].get('filter_v1', {}).get('destination_address') == FORGED_ADDRESS]
-    assert FORGED_ADDRESS not in scenario['log']
+    # As a whole address: the summaries of other captures list random sources such as 198.51.100.77.
+    assert not re.search(r'(?<![0-9.])%s(?![0-9])' % re.escape(FORGED_ADDRESS), scenario['log'])
 
 
 def test_an_attack_alert_starts_exactly_one_capture_of_its_target(scenario):
