@@ -14,6 +14,7 @@ One scenario, in this order, against one ansible-rulebook and one simulator:
 The tests below check what each step left behind.
 """
 
+import json
 import os
 import re
 import time
@@ -116,3 +117,14 @@ def test_the_secret_is_never_printed(scenario, rulebook):
     for name in os.listdir(rulebook.dest_dir):
         with open(os.path.join(rulebook.dest_dir, name), 'rb') as handle:
             assert rulebook.secret.encode('ascii') not in handle.read()
+
+
+def test_the_custody_record_names_the_alert_and_the_event(scenario, rulebook):
+    """The role's custody record of the capture an alert started holds the alert's correlation id and the event's uuid."""
+    path = scenario['tcp_file'][:-len('.pcap')] + '.manifest.json'
+    wait_until('the playbook to write %s' % path, lambda: os.path.exists(path), STEP_TIMEOUT, rulebook.process,
+               rulebook.log_path)
+    with open(path, encoding='utf-8') as handle:
+        ran_by = json.load(handle)['custody_log'][-1]['by']
+    assert ran_by['rulebook_correlation_id'] == '8f2c3b9e0d4a4c47b3d1f6a2e9c05b11'
+    assert re.match(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', ran_by['rulebook_event_uuid']), ran_by

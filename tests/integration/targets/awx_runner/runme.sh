@@ -44,11 +44,12 @@ assert envvars == {'CLOUDFLARE_API_TOKEN': token, 'CLOUDFLARE_ACCOUNT_ID': accou
 envvars['CLOUDFLARE_BASE_URL'] = base_url
 with open(os.path.join(env_dir, 'envvars'), 'w') as handle:
     json.dump(envvars, handle)
-# The survey's answers, and the job variables AWX passes to every job (with their tower_ twins).
-job = {'awx_job_id': 4242, 'awx_job_template_name': 'Capture evidence', 'awx_user_name': 'responder'}
-job.update({'tower_' + name[4:]: value for name, value in job.items()})
 with open(os.path.join(env_dir, 'extravars'), 'w') as extravars:
-    json.dump(dict(job, target_address='203.0.113.10', target_port='443', capture_seconds=30, incident_dir=evidence), extravars)
+    answers = {'target_address': '203.0.113.10', 'target_port': '443', 'capture_seconds': 30, 'incident_dir': evidence}
+    # What AWX adds to every job's extra variables (its job id a number), with the older tower_ twins.
+    job = {'awx_job_id': 4711, 'awx_job_template_name': 'Capture an attacked address', 'awx_user_name': 'soc-analyst'}
+    job.update(('tower_' + name[len('awx_'):], value) for name, value in list(job.items()))
+    json.dump(dict(answers, **job), extravars)
 PY
 
 ansible-runner run "$pdd" --playbook incident.yml --ident job1
@@ -82,5 +83,15 @@ for directory, _subdirectories, files in os.walk(artifacts):
             assert token.encode() not in artifact.read(), 'the token leaked into %s' % path
         checked += 1
 assert checked > len(events), 'too few artifacts to check'
+# The custody record beside the capture names the AWX job, template and user, and holds no token.
+manifests = glob.glob(os.path.join(pdd, 'evidence', '*.manifest.json'))
+assert len(manifests) == 1, manifests
+with open(manifests[0], 'rb') as manifest_file:
+    manifest_bytes = manifest_file.read()
+assert token.encode() not in manifest_bytes, 'the token leaked into the manifest'
+ran_by = json.loads(manifest_bytes)['custody_log'][-1]['by']
+expected = {'awx_job_id': '4711', 'awx_job_template_name': 'Capture an attacked address', 'awx_user_name': 'soc-analyst'}
+expected.update(('tower_' + name[len('awx_'):], value) for name, value in list(expected.items()))
+assert all(ran_by.get(name) == value for name, value in expected.items()), ran_by
 print('ansible-runner job successful, %s, %d artifacts without the token' % (os.path.basename(pcaps[0]), checked))
 PY
