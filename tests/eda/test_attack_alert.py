@@ -129,6 +129,11 @@ def test_ended_attack_and_other_notifications(attack_alert):
     ended['payload']['alert_event'] = 'ALERT_STATE_EVENT_END'
     attack = attack_alert['main'](ended)['cloudflare_attack']
     assert attack['capture'] is False and attack['reason'] == 'the alert says the attack on 203.0.113.10 port 443 protocol 6 ended'
+    assert attack['ended'] is True and attack['filter_v1']['destination_address'] == '203.0.113.10'
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['ended'] is False
+    # The end of an attack on a prefix stops nothing: no capture filter names it.
+    ended['payload']['data']['target_ip'] = '203.0.113.0/24'
+    assert attack_alert['main'](ended)['cloudflare_attack']['ended'] is False
     with open(os.path.join(PAYLOADS, 'cloudflare_test_message.json'), encoding='utf-8') as handle:
         test_message = {'payload': json.load(handle), 'meta': {}}
     assert 'cloudflare_attack' not in attack_alert['main'](dict(test_message))

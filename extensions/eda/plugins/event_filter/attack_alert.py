@@ -39,6 +39,8 @@ description:
     the playbook (C(cloudflare.pcap.attack_capture)) writes there C({"key", "marked_at", "reason"}), and at the next
     alert the filter forgets that capture, logs the reason and deletes the note. A note frees its target only while
     the capture it was written for is the latest of the target.
+  - C(ended) is true for an alert that ends an attack on a single address (C(alert_event) C(ALERT_STATE_EVENT_END));
+    the rulebook then runs C(cloudflare.pcap.attack_end), which stops the full captures of that target.
   - Other events pass unchanged.
   - Cloudflare documents the payload of C(advanced_ddos_attack_l4_alert) only; C(dos_attack_l4) (the standard
     "Layer 3/4 DDoS Attack Alert") is read with the same fields.
@@ -252,6 +254,7 @@ def attack_of(payload, repeat_window, now, state_file, wall):
     target = {'address': address, 'port': parse_port(data.get('target_port')), 'protocol': parse_protocol(data.get('protocol'))}
     attack['target'] = target
     attack['given_protocol'] = data.get('protocol')
+    attack['ended'] = False
     if problem:
         attack.update(capture=False, reason=problem)
         return attack
@@ -263,7 +266,7 @@ def attack_of(payload, repeat_window, now, state_file, wall):
     attack['filter_v1'] = filter_v1
     attack['key'] = describe(target)
     if payload.get('alert_event') == ENDED:
-        attack.update(capture=False, reason='the alert says the attack on %s ended' % attack['key'])
+        attack.update(capture=False, ended=True, reason='the alert says the attack on %s ended' % attack['key'])
         return attack
     capture, seconds_ago = decide(attack['key'], now, repeat_window, state_file, wall)
     attack['capture'] = capture
