@@ -48,10 +48,14 @@ def test_the_memory_of_captures_survives_a_restart_in_a_private_file(attack_aler
     assert sorted(json.loads(path.read_text())) == ['2001:db8::20 protocol 17', '203.0.113.10 port 443 protocol 6']
 
 
-def test_a_state_file_given_and_one_that_cannot_be_read(attack_alert, tmp_path, caplog):
+def test_a_state_file_given_and_one_that_cannot_be_read(attack_alert, tmp_path, caplog, monkeypatch):
     state_file = tmp_path / 'elsewhere' / 'captures.json'
     assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'), state_file=str(state_file))['cloudflare_attack']['capture']
     assert state_file.exists() and not (tmp_path / 'state').exists()
+    # A relative state file: the note's path is absolute, for the playbook runs in another directory.
+    monkeypatch.chdir(tmp_path)
+    relative = attack_alert['main'](sample('ddos_l4_attack_tcp.json', target_port=80), state_file='relative.json')
+    assert relative['cloudflare_attack']['release_file'].startswith(str(tmp_path / 'relative.json.released') + os.sep)
     state_file.write_text('not json')
     assert restarted()['main'](sample('ddos_l4_attack_tcp.json'), state_file=str(state_file))['cloudflare_attack']['capture']
     assert 'Cannot read the state file %s, starting without it' % state_file in caplog.text
@@ -129,11 +133,10 @@ def test_ended_attack_and_other_notifications(attack_alert):
     ended['payload']['alert_event'] = 'ALERT_STATE_EVENT_END'
     attack = attack_alert['main'](ended)['cloudflare_attack']
     assert attack['capture'] is False and attack['reason'] == 'the alert says the attack on 203.0.113.10 port 443 protocol 6 ended'
-    assert attack['ended'] is True and attack['filter_v1']['destination_address'] == '203.0.113.10'
-    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['ended'] is False
+    assert attack['alert_event'] == 'ALERT_STATE_EVENT_END' and attack['filter_v1']['destination_address'] == '203.0.113.10'
     # The end of an attack on a prefix stops nothing: no capture filter names it.
     ended['payload']['data']['target_ip'] = '203.0.113.0/24'
-    assert attack_alert['main'](ended)['cloudflare_attack']['ended'] is False
+    assert 'filter_v1' not in attack_alert['main'](ended)['cloudflare_attack']
     with open(os.path.join(PAYLOADS, 'cloudflare_test_message.json'), encoding='utf-8') as handle:
         test_message = {'payload': json.load(handle), 'meta': {}}
     assert 'cloudflare_attack' not in attack_alert['main'](dict(test_message))

@@ -39,8 +39,8 @@ description:
     the playbook (C(cloudflare.pcap.attack_capture)) writes there C({"key", "marked_at", "reason"}), and at the next
     alert the filter forgets that capture, logs the reason and deletes the note. A note frees its target only while
     the capture it was written for is the latest of the target.
-  - C(ended) is true for an alert that ends an attack on a single address (C(alert_event) C(ALERT_STATE_EVENT_END));
-    the rulebook then runs C(cloudflare.pcap.attack_end), which stops the full captures of that target.
+  - For an alert that ends an attack on a single address (C(alert_event) C(ALERT_STATE_EVENT_END)), C(filter_v1) is
+    set too: the rulebook then runs C(cloudflare.pcap.attack_end), which stops the full captures of that target.
   - Other events pass unchanged.
   - Cloudflare documents the payload of C(advanced_ddos_attack_l4_alert) only; C(dos_attack_l4) (the standard
     "Layer 3/4 DDoS Attack Alert") is read with the same fields.
@@ -254,7 +254,6 @@ def attack_of(payload, repeat_window, now, state_file, wall):
     target = {'address': address, 'port': parse_port(data.get('target_port')), 'protocol': parse_protocol(data.get('protocol'))}
     attack['target'] = target
     attack['given_protocol'] = data.get('protocol')
-    attack['ended'] = False
     if problem:
         attack.update(capture=False, reason=problem)
         return attack
@@ -266,13 +265,14 @@ def attack_of(payload, repeat_window, now, state_file, wall):
     attack['filter_v1'] = filter_v1
     attack['key'] = describe(target)
     if payload.get('alert_event') == ENDED:
-        attack.update(capture=False, ended=True, reason='the alert says the attack on %s ended' % attack['key'])
+        attack.update(capture=False, reason='the alert says the attack on %s ended' % attack['key'])
         return attack
     capture, seconds_ago = decide(attack['key'], now, repeat_window, state_file, wall)
     attack['capture'] = capture
     if capture:
         attack['marked_at'] = wall
-        attack['release_file'] = release_file_of(state_file, attack['key'], wall)
+        # Absolute: the playbook runs in a directory of ansible-runner's, not in the rulebook's.
+        attack['release_file'] = os.path.abspath(release_file_of(state_file, attack['key'], wall))
     if not capture:
         attack['reason'] = ('a capture for %s started %.0f seconds ago, and Cloudflare allows one packet capture a minute: '
                             'this alert starts no second capture' % (attack['key'], seconds_ago))
