@@ -50,7 +50,7 @@ def test_a_refused_capture_fails_the_playbook_and_frees_its_target(simulator, tm
     assert run.returncode == 2, run.stdout + run.stderr
     assert 'no capture of 203.0.113.10 port 443 protocol 6' in run.stdout, run.stdout
     assert '429' in run.stdout and 'the target is free, the next alert for it starts a capture' in run.stdout, run.stdout
-    assert not [capture for capture in simulator.captures()], 'the simulator made a capture it refused'
+    assert not simulator.captures(), 'the simulator made a capture it refused'
     assert not os.path.exists(tmp_path / 'captures') or not os.listdir(tmp_path / 'captures')
     # The next alert for the target (the filter in the same rulebook) starts a capture at once.
     assert attack_alert['main'](alert())['cloudflare_attack']['capture'] is True

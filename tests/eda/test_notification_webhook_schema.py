@@ -38,16 +38,18 @@ class RecordingArguments(dict):
         return super().__contains__(key)
 
 
-def load():
+def load_schema():
     with open(SCHEMA, encoding='utf-8') as handle:
-        schema = json.load(handle)
+        return json.load(handle)
+
+
+def load_source_text():
     with open(SOURCE, encoding='utf-8') as handle:
-        text = handle.read()
-    return schema, runpy.run_path(SOURCE), text
+        return handle.read()
 
 
 def test_the_schema_is_draft_2020_12_and_every_option_is_described():
-    schema, _, _ = load()
+    schema = load_schema()
     assert schema['$schema'] == 'https://json-schema.org/draft/2020-12/schema'
     jsonschema.Draft202012Validator.check_schema(schema)
     assert schema['type'] == 'object' and schema['additionalProperties'] is False
@@ -56,7 +58,7 @@ def test_the_schema_is_draft_2020_12_and_every_option_is_described():
 
 
 def test_the_schema_has_exactly_the_options_the_source_reads():
-    schema, source, text = load()
+    schema, source, text = load_schema(), runpy.run_path(SOURCE), load_source_text()
     arguments = RecordingArguments(secret='s3cret', port=5000, account_id=ACCOUNT)
     source['settings'](arguments)
     source['ssl_context'](arguments)
@@ -68,7 +70,7 @@ def test_the_schema_has_exactly_the_options_the_source_reads():
 
 
 def test_the_schema_has_the_source_defaults_types_and_required_options():
-    schema, source, _ = load()
+    schema, source = load_schema(), runpy.run_path(SOURCE)
     documented = yaml.safe_load(source['DOCUMENTATION'])['options']
     assert sorted(schema['required']) == sorted(name for name, option in documented.items() if option.get('required'))
     for name, option in documented.items():
@@ -80,11 +82,11 @@ def test_the_schema_has_the_source_defaults_types_and_required_options():
     for name in ('replay_window', 'max_queued_events', 'trusted_proxies', 'client_address_header'):
         assert settings[name] == schema['properties'][name]['default'], name
     assert re.search(r"args\.get\('host'\) or '%s'" % re.escape(schema['properties']['host']['default']),
-                     open(SOURCE, encoding='utf-8').read())
+                     load_source_text())
 
 
 def test_the_schema_accepts_what_the_rulebooks_pass_and_refuses_unknown_options():
-    schema, _, _ = load()
+    schema = load_schema()
     validator = jsonschema.Draft202012Validator(schema)
     assert not list(validator.iter_errors({'port': '5000', 'secret': 's', 'account_id': ACCOUNT, 'host': '127.0.0.1',
                                            'replay_window': '300', 'trusted_proxies': [], 'max_queued_events': 1000,
