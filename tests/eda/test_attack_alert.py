@@ -48,10 +48,14 @@ def test_the_memory_of_captures_survives_a_restart_in_a_private_file(attack_aler
     assert sorted(json.loads(path.read_text())) == ['2001:db8::20 protocol 17', '203.0.113.10 port 443 protocol 6']
 
 
-def test_a_state_file_given_and_one_that_cannot_be_read(attack_alert, tmp_path, caplog):
+def test_a_state_file_given_and_one_that_cannot_be_read(attack_alert, tmp_path, caplog, monkeypatch):
     state_file = tmp_path / 'elsewhere' / 'captures.json'
     assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'), state_file=str(state_file))['cloudflare_attack']['capture']
     assert state_file.exists() and not (tmp_path / 'state').exists()
+    # A relative state file: the note's path is absolute, for the playbook runs in another directory.
+    monkeypatch.chdir(tmp_path)
+    relative = attack_alert['main'](sample('ddos_l4_attack_tcp.json', target_port=80), state_file='relative.json')
+    assert relative['cloudflare_attack']['release_file'].startswith(str(tmp_path / 'relative.json.released') + os.sep)
     state_file.write_text('not json')
     assert restarted()['main'](sample('ddos_l4_attack_tcp.json'), state_file=str(state_file))['cloudflare_attack']['capture']
     assert 'Cannot read the state file %s, starting without it' % state_file in caplog.text
@@ -129,6 +133,10 @@ def test_ended_attack_and_other_notifications(attack_alert):
     ended['payload']['alert_event'] = 'ALERT_STATE_EVENT_END'
     attack = attack_alert['main'](ended)['cloudflare_attack']
     assert attack['capture'] is False and attack['reason'] == 'the alert says the attack on 203.0.113.10 port 443 protocol 6 ended'
+    assert attack['alert_event'] == 'ALERT_STATE_EVENT_END' and attack['filter_v1']['destination_address'] == '203.0.113.10'
+    # The end of an attack on a prefix stops nothing: no capture filter names it.
+    ended['payload']['data']['target_ip'] = '203.0.113.0/24'
+    assert 'filter_v1' not in attack_alert['main'](ended)['cloudflare_attack']
     with open(os.path.join(PAYLOADS, 'cloudflare_test_message.json'), encoding='utf-8') as handle:
         test_message = {'payload': json.load(handle), 'meta': {}}
     assert 'cloudflare_attack' not in attack_alert['main'](dict(test_message))
@@ -148,3 +156,54 @@ def test_secret_check_and_the_event_without_it():
     event = source['make_event']('cloudflare', CIMultiDict({'Cf-Webhook-Auth': 's3cret', 'Authorization': 'x',
                                                             'User-Agent': 'Go-http-client/2.0'}), {'text': 'hi'})
     assert event == {'payload': {'text': 'hi'}, 'meta': {'endpoint': 'cloudflare', 'headers': {'User-Agent': 'Go-http-client/2.0'}}}
+
+
+def fail_capture(attack, reason='Cloudflare answered 429'):
+    """What playbooks/attack_capture.yml's rescue writes when the capture of this alert failed."""
+    with open(attack['release_file'], 'w', encoding='utf-8') as handle:
+        json.dump({'key': attack['key'], 'marked_at': attack['marked_at'], 'reason': reason}, handle)
+
+
+def test_a_failed_capture_frees_its_target_at_once(attack_alert, tmp_path, monkeypatch, caplog):
+    clocks = {'monotonic': 1000.0, 'wall': 1796047600.0}
+    monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clocks['monotonic'])
+    monkeypatch.setattr(attack_alert['time'], 'time', lambda: clocks['wall'])
+    first = attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']
+    assert first['capture'] is True and first['marked_at'] == 1796047600.0
+    release_dir = tmp_path / 'state' / 'cloudflare.pcap' / 'attack_alert.json.released'
+    assert os.path.dirname(first['release_file']) == str(release_dir)
+    assert oct(release_dir.stat().st_mode & 0o777) == '0o700'
+    fail_capture(first)
+    # A re-post 2 s later is captured, the failure and its reason are logged, the note is consumed.
+    clocks.update(monotonic=1002.0, wall=1796047602.0)
+    second = attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']
+    assert second['capture'] is True
+    assert ('The capture of 203.0.113.10 port 443 protocol 6 failed (Cloudflare answered 429): the target is free'
+            in caplog.text)
+    assert not os.listdir(release_dir)
+    # The state file forgot the failed capture, so a restart does not bring it back: only the second is kept.
+    state = json.loads((tmp_path / 'state' / 'cloudflare.pcap' / 'attack_alert.json').read_text())
+    assert state == {'203.0.113.10 port 443 protocol 6': 1796047602.0}
+    clocks.update(monotonic=1004.0, wall=1796047604.0)
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is False
+
+
+def test_a_late_failure_never_frees_a_newer_capture(attack_alert, monkeypatch):
+    clocks = {'monotonic': 1000.0, 'wall': 1796047600.0}
+    monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clocks['monotonic'])
+    monkeypatch.setattr(attack_alert['time'], 'time', lambda: clocks['wall'])
+    old = attack_alert['main'](sample('ddos_l4_attack_tcp.json'), repeat_window=10)['cloudflare_attack']
+    clocks.update(monotonic=1011.0, wall=1796047611.0)
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'), repeat_window=10)['cloudflare_attack']['capture']
+    fail_capture(old)
+    clocks.update(monotonic=1012.0, wall=1796047612.0)
+    assert attack_alert['main'](sample('ddos_l4_attack_tcp.json'), repeat_window=10)['cloudflare_attack']['capture'] is False
+
+
+def test_a_failure_noted_before_a_restart_frees_the_target_after_it(attack_alert, monkeypatch):
+    clocks = {'monotonic': 1000.0, 'wall': 1796047600.0}
+    monkeypatch.setattr(attack_alert['time'], 'monotonic', lambda: clocks['monotonic'])
+    monkeypatch.setattr(attack_alert['time'], 'time', lambda: clocks['wall'])
+    fail_capture(attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack'])
+    clocks.update(monotonic=3.0, wall=1796047610.0)
+    assert restarted()['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True

@@ -8,7 +8,8 @@ One scenario, in this order, against one ansible-rulebook and one simulator:
 2. a TCP attack alert on 203.0.113.10 port 443 (the capture runs and is downloaded);
 3. the same alert again, within the minute;
 4. a UDP attack alert on an IPv6 address without a port (written in full, upper case);
-5. Cloudflare's test message ("Save and Test"), which is processed after everything before it, so that what the
+5. the end of the TCP attack (its capture is simple: recorded, nothing stopped);
+6. Cloudflare's test message ("Save and Test"), which is processed after everything before it, so that what the
    simulator shows then is final.
 
 The tests below check what each step left behind.
@@ -27,6 +28,8 @@ TCP_FILTER = {'destination_address': '203.0.113.10', 'destination_port': 443, 'p
 UDP_FILTER = {'destination_address': '2001:db8::20', 'protocol': 17}
 FORGED_ADDRESS = '198.51.100.7'
 REPEAT_MESSAGE = ('no capture: a capture for 203.0.113.10 port 443 protocol 6 started')
+# The TCP capture is simple: nothing to stop, the end is recorded.
+END_MESSAGE = ('the attack on 203.0.113.10 port 443 protocol 6 ended; no full capture of it was pending or running')
 OTHER_MESSAGE = 'Cloudflare notification that is no attack alert, nothing to capture: Hello World!'
 
 
@@ -56,6 +59,8 @@ def scenario(simulator, rulebook):
     # A lower-case header name, as an HTTP/2 client sends it.
     seen['udp_post'] = rulebook.post('ddos_l4_attack_udp_ipv6.json', secret=rulebook.secret, header='cf-webhook-auth')
     seen['udp_file'] = wait_for_capture_on_disk(simulator, rulebook, UDP_FILTER)
+    seen['end_post'] = rulebook.post('ddos_l4_attack_tcp_end.json', secret=rulebook.secret)
+    rulebook.wait_for_log(END_MESSAGE)
     seen['test_post'] = rulebook.post('cloudflare_test_message.json', secret=rulebook.secret)
     rulebook.wait_for_log(OTHER_MESSAGE)
     seen['captures'] = simulator.captures()
@@ -102,6 +107,12 @@ def test_an_ipv6_alert_without_a_port_filters_on_address_and_protocol(scenario):
     udp = [capture for capture in scenario['captures'] if capture['request'].get('filter_v1') == UDP_FILTER]
     assert len(udp) == 1, scenario['captures']
     assert os.path.exists(scenario['udp_file'])
+
+
+def test_the_end_of_the_attack_is_recorded_and_stops_no_simple_capture(scenario):
+    assert scenario['end_post'] == (200, 'accepted\n')
+    assert 'the attack on 203.0.113.10 port 443 protocol 6 ended, stopping its full captures' in scenario['log']
+    assert not [capture for capture in scenario['captures'] if capture.get('stop_requested')]
 
 
 def test_nothing_else_was_captured(scenario):

@@ -14,6 +14,7 @@ into the event, and the rules act on it and say it.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import logging
@@ -33,6 +34,13 @@ description:
     for a target that is not a single address, and for an alert of the same target (address, port and protocol)
     within O(repeat_window) seconds of the alert that started its capture (Cloudflare allows one simple capture a
     minute). That memory survives a restart of the rulebook - it is kept in O(state_file).
+  - A capture that fails does not keep its target. For a capture, C(marked_at) (the alert's Unix time) and
+    C(release_file) (in the directory C(<state_file>.released), mode 0700) are added; when the capture fails,
+    the playbook (C(cloudflare.pcap.attack_capture)) writes there C({"key", "marked_at", "reason"}), and at the next
+    alert the filter forgets that capture, logs the reason and deletes the note. A note frees its target only while
+    the capture it was written for is the latest of the target.
+  - For an alert that ends an attack on a single address (C(alert_event) C(ALERT_STATE_EVENT_END)), C(filter_v1) is
+    set too: the rulebook then runs C(cloudflare.pcap.attack_end), which stops the full captures of that target.
   - Other events pass unchanged.
   - Cloudflare documents the payload of C(advanced_ddos_attack_l4_alert) only; C(dos_attack_l4) (the standard
     "Layer 3/4 DDoS Attack Alert") is read with the same fields.
@@ -161,22 +169,80 @@ def describe(target):
     return text
 
 
+def release_directory(state_file):
+    """Where the playbook leaves a note when the capture it was run for failed (see release_failed)."""
+    return state_file + '.released'
+
+
+def release_file_of(state_file, key, marked_at):
+    """The note of one mark: its name is a digest of the target and the time, so that the playbook writes one file
+    per capture and no name is taken from the alert."""
+    digest = hashlib.sha256(('%s %.6f' % (key, marked_at)).encode('utf-8')).hexdigest()[:32]
+    return os.path.join(release_directory(state_file), digest + '.json')
+
+
+def release_failed(started, state_file, now, wall):
+    """Free the targets whose capture failed: the playbook (playbooks/attack_capture.yml, rescue) has written a note
+    {key, marked_at, reason} for each. A note frees its target only while the mark it was written for is the
+    current one, so that a late failure never frees a newer capture's target. Returns whether a mark was freed."""
+    directory = release_directory(state_file)
+    try:
+        names = sorted(name for name in os.listdir(directory) if name.endswith('.json'))
+    except OSError:
+        return False
+    freed = False
+    for name in names:
+        path = os.path.join(directory, name)
+        try:
+            with open(path, encoding='utf-8') as handle:
+                note = json.load(handle)
+            os.unlink(path)
+        except (OSError, ValueError) as exc:
+            logger.warning('Cannot read the note of a failed capture %s: %s', path, exc)
+            continue
+        if not isinstance(note, dict) or not isinstance(note.get('marked_at'), (int, float)):
+            continue
+        key = note.get('key')
+        mark = started.get(key)
+        # The mark on the monotonic clock against the note's wall-clock time: equal but for the clocks' drift.
+        if mark is not None and abs(mark - (now - (wall - note['marked_at']))) < 1:
+            del started[key]
+            freed = True
+            logger.warning('The capture of %s failed (%s): the target is free, the next alert for it starts a capture',
+                           key, note.get('reason') or 'no reason given')
+    return freed
+
+
+def remember(state_file, started, now, wall, key):
+    try:
+        save_memory(state_file, started, now, wall)
+    except OSError as exc:
+        logger.warning('Cannot write the state file %s: the capture of %s is remembered until the rulebook stops: %s',
+                       state_file, key, exc)
+
+
 def decide(key, now, repeat_window, state_file, wall):
-    """Whether the alert of this target starts a capture; records it when it does, in the state file too."""
+    """Whether the alert of this target starts a capture, and how long ago the capture that keeps it from it
+    started; records a new capture, in the state file too."""
     with _lock:
         if state_file not in _memories:
             _memories[state_file] = load_memory(state_file, now, wall)
         started = _memories[state_file]
+        freed = release_failed(started, state_file, now, wall)
         for old_key in [k for k, at in started.items() if now - at >= repeat_window]:
             del started[old_key]
         if key in started:
+            if freed:
+                remember(state_file, started, now, wall, key)
             return False, now - started[key]
         started[key] = now
+        # After the state file: save_memory makes the parent directory with mode 0700 (makedirs's mode is the leaf's).
+        remember(state_file, started, now, wall, key)
         try:
-            save_memory(state_file, started, now, wall)
+            os.makedirs(release_directory(state_file), mode=0o700, exist_ok=True)
         except OSError as exc:
-            logger.warning('Cannot write the state file %s: the capture of %s is remembered until the rulebook stops: %s',
-                           state_file, key, exc)
+            logger.warning('Cannot create %s: a failed capture of %s keeps its target until the window ends: %s',
+                           release_directory(state_file), key, exc)
         return True, None
 
 
@@ -203,6 +269,10 @@ def attack_of(payload, repeat_window, now, state_file, wall):
         return attack
     capture, seconds_ago = decide(attack['key'], now, repeat_window, state_file, wall)
     attack['capture'] = capture
+    if capture:
+        attack['marked_at'] = wall
+        # Absolute: the playbook runs in a directory of ansible-runner's, not in the rulebook's.
+        attack['release_file'] = os.path.abspath(release_file_of(state_file, attack['key'], wall))
     if not capture:
         attack['reason'] = ('a capture for %s started %.0f seconds ago, and Cloudflare allows one packet capture a minute: '
                             'this alert starts no second capture' % (attack['key'], seconds_ago))
