@@ -409,14 +409,13 @@ def full_capture(toolchain, running, env, cwd, rounds, collection_dir, scratch):
                     command = [toolchain.bin('python'), '-c', HAND_WRITTEN_FULL, store.url, store.access_key_id,
                                store.secret_access_key, store.bucket, FULL_PREFIX + '/', capture_id, dest_dir]
                 samples[name].append(timed(command, env, cwd))
-                merged = [entry for entry in os.listdir(dest_dir) if entry.startswith('merged') or 'merged' in entry]
+                merged = [entry for entry in os.listdir(dest_dir) if 'merged' in entry]
                 files = [entry for entry in os.listdir(dest_dir) if entry.endswith('.pcap') and entry not in merged]
                 if len(files) != FULL_FILES or not merged:
                     raise PipelineError('%s left %d capture files and %s in %s' % (name, len(files), merged, dest_dir))
                 shutil.rmtree(dest_dir)
-    size = FULL_FILES * FULL_PACKETS_PER_FILE
     print('\n(6) A full capture in its bucket (moto on loopback): %d files of %d full-size packets (%d in all), fetched'
-          ' and merged; median [min-max] of %d rounds' % (FULL_FILES, FULL_PACKETS_PER_FILE, size, rounds))
+          ' and merged; median [min-max] of %d rounds' % (FULL_FILES, FULL_PACKETS_PER_FILE, total, rounds))
     print('    capture_download also hashes every file (SHA-256) and summarises the merged capture; the hand-written'
           ' pair does neither')
     for name, values in samples.items():
