@@ -200,10 +200,10 @@ class CloudflareClient:
         pause = self.pause()
         if pause <= 0:
             return
-        if deadline is not None and self.clock() + pause > deadline:
+        late_by = None if deadline is None else self.clock() + pause - deadline
+        if late_by is not None and late_by > 0:
             raise CloudflareAPIError(operation, "not sent: the credential's rate-limit quota is down to the reserve left "
-                                     'to its other users, and resets %d s after this request\'s deadline' % (
-                                         self.clock() + pause - deadline))
+                                     'to its other users, and resets %d s after this request\'s deadline' % late_by)
         self.sleep(pause)
 
     def _read_rate_limit(self, headers):
