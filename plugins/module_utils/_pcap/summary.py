@@ -29,7 +29,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
+import heapq
 import ipaddress
+import operator
 import struct
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import ICMP, ICMPV6, community_id
@@ -69,6 +71,17 @@ def summarise_file(path, top=DEFAULT_TOP):
 def summarise(records, top=DEFAULT_TOP):
     """The summary of (link_type, timestamp_ns, captured, original, data) records, with the `top` busiest flows
     and addresses."""
+    return summary_of(tally(records), top)
+
+
+def summary_of(tallied, top=DEFAULT_TOP):
+    """The summary from what tally() counted, with the `top` busiest flows and addresses."""
+    return _shape(*tallied, top=top)
+
+
+def tally(records):
+    """Count (link_type, timestamp_ns, captured, original, data) records by flow, in one pass that keeps nothing of a
+    packet: what summary_of() needs, so that a merge can count what it writes (merge.py) and shape it afterwards."""
     packets = captured_bytes = wire_bytes = truncated = undecoded = 0
     first = last = None
     flows = {}
@@ -100,7 +113,7 @@ def summarise(records, top=DEFAULT_TOP):
         counts[1] += original
         if icmp_type_code is not None:
             counts[2][icmp_type_code] = counts[2].get(icmp_type_code, 0) + 1
-    return _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, last, flows, unsupported, top)
+    return packets, captured_bytes, wire_bytes, truncated, undecoded, first, last, flows, unsupported
 
 
 def _flow_key(link_type, data):
@@ -210,14 +223,11 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
     sources = {}
     destinations = {}
     for (source, destination, protocol, _source_port, _destination_port), counts in flows.items():
-        for table, key in ((protocols, protocol), (sources, source), (destinations, destination)):
-            total = table.get(key)
-            if total is None:
-                table[key] = counts[:2]
-            else:
-                total[0] += counts[0]
-                total[1] += counts[1]
-    busiest = sorted(flows.items(), key=_busiest_flow)
+        flow_packets, flow_bytes = counts[0], counts[1]
+        _add(protocols, protocol, flow_packets, flow_bytes)
+        _add(sources, source, flow_packets, flow_bytes)
+        _add(destinations, destination, flow_packets, flow_bytes)
+    busiest = _first_ranked(flows, top, _busiest_flow)
     summary = dict(
         packets=packets,
         captured_bytes=captured_bytes,
@@ -228,7 +238,7 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
         last_packet=_rfc3339(last, 'last'),
         duration=None if first is None else round((last - first) / NANOSECONDS, 6),
         flow_count=len(flows),
-        flows=[_flow(key, counts) for key, counts in busiest[:top]],
+        flows=[_flow(key, counts) for key, counts in busiest],
         protocols=[dict(protocol=protocol, packets=counts[0], bytes=counts[1])
                    for protocol, counts in sorted(protocols.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))],
         sources=_top_addresses(sources, top),
@@ -264,6 +274,32 @@ def with_empty_reasons(summary):
     return summary
 
 
+def _add(table, key, packets, size):
+    total = table.get(key)
+    if total is None:
+        table[key] = [packets, size]
+    else:
+        total[0] += packets
+        total[1] += size
+
+
+_PACKETS_AND_BYTES = operator.itemgetter(0, 1)
+
+
+def _first_ranked(table, top, rank):
+    """The first `top` (key, counts) items of a table in the order of rank, whose first criteria are most packets,
+    then most bytes. Only the items whose (packets, bytes) reach the top-th largest can be among them, so only those
+    are sorted: a capture of random traffic has about one flow a packet, and sorting them all took most of the
+    summary's time."""
+    if top == 0:
+        return []
+    candidates = table.items()
+    if top is not None and len(table) > top:
+        cutoff = _PACKETS_AND_BYTES(heapq.nlargest(top, table.values(), key=_PACKETS_AND_BYTES)[-1])
+        candidates = [item for item in candidates if _PACKETS_AND_BYTES(item[1]) >= cutoff]
+    return sorted(candidates, key=rank)[:top]
+
+
 def _busiest_flow(item):
     (source, destination, protocol, source_port, destination_port), (packets, size, _icmp_types) = item
     # Most packets first, then most bytes; ties in a fixed order, so the same file always gives the same list.
@@ -297,8 +333,8 @@ def _community_id(key, icmp_types):
 
 
 def _top_addresses(table, top):
-    ranked = sorted(table.items(), key=lambda item: (-item[1][0], -item[1][1], len(item[0]), item[0]))
-    return [dict(address=_address(address), packets=counts[0], bytes=counts[1]) for address, counts in ranked[:top]]
+    ranked = _first_ranked(table, top, lambda item: (-item[1][0], -item[1][1], len(item[0]), item[0]))
+    return [dict(address=_address(address), packets=counts[0], bytes=counts[1]) for address, counts in ranked]
 
 
 def _address(packed):
