@@ -357,8 +357,8 @@ def test_an_object_shorter_or_longer_than_listed_is_damaged_and_not_saved(moto_s
     assert os.listdir(str(tmp_path)) == []
 
 
-def test_objects_are_fetched_side_by_side_and_a_damaged_one_is_named_while_the_others_are_saved(moto_s3, tmp_path,
-                                                                                             monkeypatch):
+def test_objects_are_fetched_side_by_side_and_a_damaged_one_is_named_while_the_others_are_saved(
+        moto_s3, tmp_path, monkeypatch):
     bucket = moto_s3.new_bucket()
     keys = ['srv%d/pcap_%s.pcap' % (number, CAPTURE_ID) for number in range(2 * objects.FETCH_WORKERS)]
     for key in keys:
