@@ -238,16 +238,18 @@ class _Writer:
         divisor = 1 if self.nanoseconds else 1000
         if self.file_format == 'pcap':
             record_header = struct.Struct('<IIII').pack
+            append = parts.append
             for moment, position, link_type, data, original in records:
+                captured = len(data)
                 seconds, fraction = divmod(moment, NANOSECONDS)
-                parts.append(record_header(seconds, fraction // divisor, len(data), original))
-                parts.append(data)
+                append(record_header(seconds, fraction // divisor, captured, original))
+                append(data)
                 counts[position] += 1
-                gathered += 16 + len(data)
+                gathered += 16 + captured
                 if gathered >= _WRITE_CHUNK:
                     self._flush(parts, write)
                     gathered = 0
-                yield link_type, moment, len(data), original, data
+                yield link_type, moment, captured, original, data
         else:
             block_header = struct.Struct('<IIIIIII').pack
             interface_of = dict((link_type, number) for number, link_type in enumerate(self.link_types))

@@ -123,7 +123,10 @@ def _tally(records):
                 first = timestamp
             elif timestamp > last:
                 last = timestamp
-        found = _flow_key(link_type, data)
+        if link_type == LINKTYPE_ETHERNET and data[12:14] == b'\x08\x00':
+            found = _ipv4(data, 14)  # the most common case without the dispatch of _flow_key
+        else:
+            found = _flow_key(link_type, data)
         if found is None:
             undecoded += 1
             if link_type not in SUPPORTED_LINK_TYPES:
