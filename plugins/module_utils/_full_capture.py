@@ -33,7 +33,8 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.reader impor
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import (
     EMPTY_CAPTURE_REASONS,
     summarise,
-    summarise_file,
+    summary_of,
+    tally,
     with_empty_reasons,
 )
 
@@ -43,10 +44,11 @@ MERGED_SUFFIX = '-merged'
 class FullCaptureError(Exception):
     """A full capture could not be turned into files; `files` holds what is on disk (saved and hashed) anyway."""
 
-    def __init__(self, message, files=None, summary=None):
+    def __init__(self, message, files=None, summary=None, damaged=False):
         super(FullCaptureError, self).__init__(message)
         self.files = files or []
         self.summary = summary
+        self.damaged = damaged  # a file is no capture or is damaged
 
 
 def merged_paths(dest_dir, capture_id):
@@ -89,25 +91,32 @@ def download_full_capture(capture, dest_dir, bucket_options, mode, summary_top, 
         fetched = client.fetch_objects(capture_id, listed, dest_dir, check_mode)
     except BucketError as exc:
         raise FullCaptureError(str(exc), files=_described(exc.files, check_mode, strict=False))
-    files = _described(fetched['files'], check_mode, strict=True)
-    result = dict(bucket=location.where(), files=files)
     paths = merged_paths(dest_dir, capture_id)
     if check_mode:
         existing = [path for path in paths.values() if os.path.isfile(path)]
-        result.update(changed=fetched['changed'] or not existing, dest=existing[0] if existing else paths['pcap'])
-        return result
+        return dict(bucket=location.where(), files=_described(fetched['files'], check_mode, strict=True),
+                    changed=fetched['changed'] or not existing, dest=existing[0] if existing else paths['pcap'])
+    # One pass over the packets: the merge counts each file's packets and tallies the summary as it writes.
+    files = [_entry(item) for item in fetched['files']]
     try:
         merged = _merge(capture_id, [item['dest'] for item in files], paths, mode)
     except FullCaptureError as exc:
-        exc.files = files  # saved and hashed all the same
+        if exc.damaged:
+            _described(fetched['files'], check_mode, strict=True)  # names every damaged file by its key
+        exc.files = _described(fetched['files'], check_mode, strict=False)  # saved and hashed all the same
         raise
+    for entry, described in zip(files, merged.pop('input_files')):
+        entry.update(described)
     try:
-        _file_format, summary = summarise_file(merged['dest'], summary_top)
-    except (NotAPcap, OSError) as exc:
+        summary = summary_of(merged.pop('consumed'), summary_top)
+    except NotAPcap as exc:
         raise FullCaptureError('Summarising %s failed: %s' % (merged['dest'], exc), files=files)
-    result.update(merged, summary=with_empty_reasons(summary),
-                  changed=fetched['changed'] or merged.pop('changed'))
-    return result
+    return dict(merged, bucket=location.where(), files=files, summary=with_empty_reasons(summary),
+                changed=fetched['changed'] or merged['changed'])
+
+
+def _entry(item):
+    return dict(key=item['key'], dest=item['dest'], size=item['size'], sha256=item['sha256'], changed=item['changed'])
 
 
 def _described(files, check_mode, strict):
@@ -115,7 +124,7 @@ def _described(files, check_mode, strict):
     (strict) naming its key; after another failure (not strict) it is listed as it is."""
     described, damaged = [], []
     for item in files:
-        entry = dict(key=item['key'], dest=item['dest'], size=item['size'], sha256=item['sha256'], changed=item['changed'])
+        entry = _entry(item)
         if os.path.isfile(item['dest']) and not (check_mode and item['changed']):
             try:
                 entry['format'], entry['packets'] = inspect(item['dest'])
@@ -133,10 +142,11 @@ def _merge(capture_id, inputs, paths, mode):
     (changed false on a re-run), else put the new one in place; a merged file of the other format goes."""
     scratch = paths['pcap'] + '.new'
     try:
-        merged = merge_captures(inputs, scratch, mode)
+        merged = merge_captures(inputs, scratch, mode, consume=tally)
     except (NotAPcap, OSError) as exc:
         _remove(scratch)
-        raise FullCaptureError('Merging the files of capture %s failed: %s' % (capture_id, exc))
+        raise FullCaptureError('Merging the files of capture %s failed: %s' % (capture_id, exc),
+                               damaged=isinstance(exc, NotAPcap))
     dest = paths[merged['format']]
     changed = True
     try:
@@ -154,7 +164,7 @@ def _merge(capture_id, inputs, paths, mode):
         _remove(scratch)
         raise FullCaptureError('Putting the merged capture of %s in place at %s failed: %s' % (capture_id, dest, exc.strerror or exc))
     return dict(dest=dest, checksum=merged['checksum'], size=merged['size'], format=merged['format'],
-                packets=merged['packets'], changed=changed)
+                packets=merged['packets'], changed=changed, input_files=merged['input_files'], consumed=merged['consumed'])
 
 
 def _remove(path):

@@ -21,9 +21,10 @@ description:
     the S3 API with boto3 (C(pip install boto3)), from Amazon S3, Cloudflare R2 or Google Cloud Storage (its XML API
     with HMAC keys). Every object under the URI's directory, sub-folders included, whose file name contains
     C(pcap_<id>) is the capture's, as Cloudflare may write one file per server the traffic crossed. Each is saved
-    below O(dest) (a directory) with its key's sub-folders, atomically, mode C(0600), with its SHA-256; then all are
-    merged in timestamp order into C(<id>-merged.pcap) beside them (C(<id>-merged.pcapng) when their link types
-    differ); the originals are kept. RV(summary) describes the merged capture, RV(files) each file.
+    below O(dest) (a directory) with its key's sub-folders, atomically, mode C(0600), with its SHA-256 (up to four
+    objects are fetched at a time); then all are merged in timestamp order into C(<id>-merged.pcap) beside them
+    (C(<id>-merged.pcapng) when their link types differ); the originals are kept. RV(summary) describes the merged
+    capture, RV(files) each file; both are counted while the merged file is written, in one reading of the packets.
   - For a full capture, a file already in O(dest) with the size and content of its object is not fetched again, and
     a merged file of the same content is kept, so a re-run reports C(changed=false). O(force) does not apply.
   - An object that is gone or damaged between the listing and its download does not stop the others; they are

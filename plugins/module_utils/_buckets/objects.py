@@ -40,6 +40,7 @@ __metaclass__ = type
 import os
 import re
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.client import MASK
@@ -61,6 +62,10 @@ FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
+# Objects fetched side by side: a fetch mostly waits on the network and the disk (fsync), and a boto3 client may be
+# shared between threads (boto3's guide, "Multithreading or multiprocessing with clients"). Four keep a store busy
+# without opening more connections than botocore's pool holds (max_pool_connections, 10 by default).
+FETCH_WORKERS = 4
 _ETAG_MD5 = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 
 
@@ -249,7 +254,7 @@ class BucketClient:
             return result
         directory = os.path.dirname(dest)
         if not os.path.isdir(directory):
-            os.makedirs(directory, DIRECTORY_MODE)
+            os.makedirs(directory, DIRECTORY_MODE, exist_ok=True)  # another fetch may make it at the same time
 
         def fill(write):
             # If-Match: an object replaced since the listing is refused (412), not mixed up with the listed one.
@@ -297,14 +302,20 @@ class BucketClient:
         return self.fetch_objects(capture_id, self.list_capture_objects(capture_id, page_size), dest_dir, check_mode)
 
     def fetch_objects(self, capture_id, items, dest_dir, check_mode=False):
-        """Save each listed object (fetch_object). One that cannot be fetched does not stop the others: they are
-        saved, then BucketError names every key that failed, its `files` holding the saved ones."""
-        files, failures = [], []
-        for item in items:
+        """Save each listed object (fetch_object), FETCH_WORKERS at a time, each file atomically on its own. One that
+        cannot be fetched does not stop the others: they are saved, then BucketError names every key that failed, in
+        the order of the listing, its `files` holding the saved ones (in that order too)."""
+
+        def fetch(item):
             try:
-                files.append(self.fetch_object(item, dest_dir, check_mode))
+                return self.fetch_object(item, dest_dir, check_mode), None
             except BucketError as exc:
-                failures.append(str(exc))
+                return None, str(exc)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(FETCH_WORKERS, len(items)))) as pool:
+            outcomes = list(pool.map(fetch, items))
+        files = [saved for saved, _failure in outcomes if saved is not None]
+        failures = [failure for _saved, failure in outcomes if failure is not None]
         if failures:
             raise BucketError('%d of %d files of capture %s could not be fetched (the others are saved): %s'
                               % (len(failures), len(items), capture_id, '; '.join(failures)), files)

@@ -52,11 +52,16 @@ SHB_USERAPPL, IF_TSRESOL, OPT_ENDOFOPT = 4, 9, 0
 _WRITE_CHUNK = 1 << 20  # bytes gathered before one write and one hash update: fewer calls, the same result
 
 
-def merge_captures(paths, dest, mode=0o600):
+def merge_captures(paths, dest, mode=0o600, consume=None):
     """Merge the capture files at `paths` (libpcap or pcapng, in any mix) into one file at dest, written atomically
     with `mode`. Return dest, format ('pcap' or 'pcapng'), packets, link_types (in the order of their first
     appearance), timestamps ('microseconds' or 'nanoseconds'), size, checksum (SHA-256 of the file), inputs (how
-    many files) and empty (no packets: an empty list of paths, or files that hold none, still give a valid file).
+    many files), empty (no packets: an empty list of paths, or files that hold none, still give a valid file) and
+    input_files: for each path its format and packets.
+
+    consume, when given, reads the records as they are written, in the same pass: an iterator of (link_type,
+    timestamp_ns, captured, original, data) as the merged file holds them (summary.tally, say); what it returns is
+    `consumed` in the result. So the inputs are read once, however many things are made of them.
 
     A file that is not a capture, or is damaged, raises NotAPcap naming it, and dest is left as it was. Every
     input stays open while the merge runs: one file descriptor each."""
@@ -82,22 +87,28 @@ def merge_captures(paths, dest, mode=0o600):
         # merge never compares further, and equal times come out in the order of the inputs.
         records = heapq.merge(*[_timed_records(described, position, writer.latest)
                                 for position, described in enumerate(inputs)])
-        write_atomically(dest, mode, lambda write: writer.write(records, write))
+        counts = [0] * len(inputs)
+        write_atomically(dest, mode, lambda write: writer.write(records, write, counts, consume))
     finally:
         for handle in handles:
             handle.close()
-    return dict(dest=dest, format=file_format, packets=writer.packets, link_types=link_types,
-                timestamps='microseconds' if whole_microseconds else 'nanoseconds', size=writer.size,
-                checksum=writer.digest.hexdigest(), inputs=len(inputs), empty=writer.packets == 0)
+    merged = dict(dest=dest, format=file_format, packets=writer.packets, link_types=link_types,
+                  timestamps='microseconds' if whole_microseconds else 'nanoseconds', size=writer.size,
+                  checksum=writer.digest.hexdigest(), inputs=len(inputs), empty=writer.packets == 0,
+                  input_files=[dict(format=described.format, packets=count) for described, count in zip(inputs, counts)])
+    if consume is not None:
+        merged['consumed'] = writer.consumed
+    return merged
 
 
 class _Input:
     """One input file: its path, its records, and what its headers say before any record is read."""
 
-    __slots__ = ('path', 'records', 'link_types', 'whole_microseconds', 'snaplen')
+    __slots__ = ('path', 'format', 'records', 'link_types', 'whole_microseconds', 'snaplen')
 
-    def __init__(self, path):
+    def __init__(self, path, file_format):
         self.path = path
+        self.format = file_format
         self.records = None
         self.link_types = []
         self.whole_microseconds = True
@@ -110,7 +121,7 @@ def _open_input(path, handle):
     try:
         file_format = read_records(handle)[0]  # NotAPcap at once for a file of another kind
         handle.seek(0)
-        described = _Input(path)
+        described = _Input(path, file_format)
         if file_format == 'pcap':
             _describe_pcap(handle, described)
         else:
@@ -198,6 +209,7 @@ class _Writer:
         self.nanoseconds = nanoseconds
         self.snaplen = snaplen
         self.packets = 0
+        self.consumed = None
         self.size = 0
         self.digest = hashlib.sha256()
         if file_format == 'pcap':
@@ -207,27 +219,41 @@ class _Writer:
             # The pcapng enhanced packet block holds 64 bits of ticks.
             self.latest = ((1 << 64) - 1) * (1 if nanoseconds else 1000)
 
-    def write(self, records, write):
+    def write(self, records, write, counts, consume=None):
+        """Write the merged records, counting those of each input (counts, by position) and letting consume read
+        them on the way."""
         parts = [self._pcap_header() if self.file_format == 'pcap' else self._pcapng_header()]
+        written = self._written(records, write, parts, counts)
+        if consume is None:
+            for _record in written:
+                pass
+        else:
+            self.consumed = consume(written)
+        self._flush(parts, write)
+        self.packets = sum(counts)
+
+    def _written(self, records, write, parts, counts):
+        """Put each record into parts (written out a chunk at a time) and yield it as the merged file holds it."""
         gathered = len(parts[0])
-        packets = 0
+        divisor = 1 if self.nanoseconds else 1000
         if self.file_format == 'pcap':
             record_header = struct.Struct('<IIII').pack
-            divisor = 1 if self.nanoseconds else 1000
-            for moment, _position, _link_type, data, original in records:
+            append = parts.append
+            for moment, position, link_type, data, original in records:
+                captured = len(data)
                 seconds, fraction = divmod(moment, NANOSECONDS)
-                parts.append(record_header(seconds, fraction // divisor, len(data), original))
-                parts.append(data)
-                packets += 1
-                gathered += 16 + len(data)
+                append(record_header(seconds, fraction // divisor, captured, original))
+                append(data)
+                counts[position] += 1
+                gathered += 16 + captured
                 if gathered >= _WRITE_CHUNK:
                     self._flush(parts, write)
                     gathered = 0
+                yield link_type, moment, captured, original, data
         else:
             block_header = struct.Struct('<IIIIIII').pack
             interface_of = dict((link_type, number) for number, link_type in enumerate(self.link_types))
-            divisor = 1 if self.nanoseconds else 1000
-            for moment, _position, link_type, data, original in records:
+            for moment, position, link_type, data, original in records:
                 ticks = moment // divisor
                 padding = -len(data) % 4
                 length = 32 + len(data) + padding
@@ -235,13 +261,12 @@ class _Writer:
                                           len(data), original))
                 parts.append(data)
                 parts.append(b'\0' * padding + struct.pack('<I', length))
-                packets += 1
+                counts[position] += 1
                 gathered += length
                 if gathered >= _WRITE_CHUNK:
                     self._flush(parts, write)
                     gathered = 0
-        self._flush(parts, write)
-        self.packets = packets
+                yield link_type, moment, len(data), original, data
 
     def _flush(self, parts, write):
         chunk = b''.join(parts)

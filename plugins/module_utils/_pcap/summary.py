@@ -28,8 +28,12 @@ A flow's `bytes` are the packets' original (wire) lengths, link-layer header inc
 from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
+import contextlib
 import datetime
+import gc
+import heapq
 import ipaddress
+import operator
 import struct
 
 from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.community_id import ICMP, ICMPV6, community_id
@@ -56,6 +60,8 @@ IPV6_FRAGMENT = 44
 IPV6_AUTHENTICATION = 51
 IPV6_EXTENSIONS = frozenset((0, 43, IPV6_FRAGMENT, 60, IPV6_AUTHENTICATION, 135, 139, 140))
 _PORTS = struct.Struct('!HH').unpack_from
+# IPv4 header: version and header length, total length, flags and fragment offset, protocol, source, destination.
+_IPV4_HEADER = struct.Struct('!BxHxxHxB2x4s4s').unpack_from
 _SHORT = struct.Struct('!H').unpack_from
 
 
@@ -69,6 +75,37 @@ def summarise_file(path, top=DEFAULT_TOP):
 def summarise(records, top=DEFAULT_TOP):
     """The summary of (link_type, timestamp_ns, captured, original, data) records, with the `top` busiest flows
     and addresses."""
+    return summary_of(tally(records), top)
+
+
+def summary_of(tallied, top=DEFAULT_TOP):
+    """The summary from what tally() counted, with the `top` busiest flows and addresses."""
+    with _no_cycle_collection():
+        return _shape(*tallied, top=top)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector off for a while: a tally makes a few objects a flow and frees none, and the collector
+    would walk them all again and again (a tenth of a summary's time with a flow a packet). Nothing made here has
+    cycles."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def tally(records):
+    """Count (link_type, timestamp_ns, captured, original, data) records by flow, in one pass that keeps nothing of a
+    packet: what summary_of() needs, so that a merge can count what it writes (merge.py) and shape it afterwards."""
+    with _no_cycle_collection():
+        return _tally(records)
+
+
+def _tally(records):
     packets = captured_bytes = wire_bytes = truncated = undecoded = 0
     first = last = None
     flows = {}
@@ -86,7 +123,10 @@ def summarise(records, top=DEFAULT_TOP):
                 first = timestamp
             elif timestamp > last:
                 last = timestamp
-        found = _flow_key(link_type, data)
+        if link_type == LINKTYPE_ETHERNET and data[12:14] == b'\x08\x00':
+            found = _ipv4(data, 14)  # the most common case without the dispatch of _flow_key
+        else:
+            found = _flow_key(link_type, data)
         if found is None:
             undecoded += 1
             if link_type not in SUPPORTED_LINK_TYPES:
@@ -95,12 +135,14 @@ def summarise(records, top=DEFAULT_TOP):
         key, icmp_type_code = found[:5], found[5]
         counts = flows.get(key)
         if counts is None:
-            counts = flows[key] = [0, 0, {}]
+            counts = flows[key] = [0, 0, None]  # ICMP types and codes: a table only for a flow that has them
         counts[0] += 1
         counts[1] += original
         if icmp_type_code is not None:
+            if counts[2] is None:
+                counts[2] = {}
             counts[2][icmp_type_code] = counts[2].get(icmp_type_code, 0) + 1
-    return _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, last, flows, unsupported, top)
+    return packets, captured_bytes, wire_bytes, truncated, undecoded, first, last, flows, unsupported
 
 
 def _flow_key(link_type, data):
@@ -152,27 +194,24 @@ def _icmp(data, position, end, protocol):
 
 
 def _ipv4(data, offset):
-    if len(data) < offset + 20 or data[offset] >> 4 != 4:
+    if len(data) < offset + 20:
         return None
-    header_length = (data[offset] & 0x0f) * 4
-    if header_length < 20:
+    # One unpack for the fields a flow needs: the most expensive step of a summary, done once a packet.
+    version_length, total_length, fragment, protocol, source, destination = _IPV4_HEADER(data, offset)
+    if version_length >> 4 != 4 or version_length & 0x0f < 5:
         return None
-    protocol = data[offset + 9]
-    source = data[offset + 12:offset + 16]
-    destination = data[offset + 16:offset + 20]
     # Fragment offset 0: an unfragmented packet or the first fragment, the only one with the transport header.
-    if protocol in PORT_PROTOCOLS and not (data[offset + 6] & 0x1f or data[offset + 7]):
-        total_length = data[offset + 2] << 8 | data[offset + 3]
-        transport = offset + header_length
-        # The IP packet's own length bounds its transport header: Ethernet pads short frames.
-        end = offset + total_length if total_length else len(data)
+    if fragment & 0x1fff:
+        return source, destination, protocol, None, None, None
+    transport = offset + (version_length & 0x0f) * 4
+    # The IP packet's own length bounds its transport header: Ethernet pads short frames.
+    end = offset + total_length if total_length else len(data)
+    if protocol in PORT_PROTOCOLS:
         if transport + 4 <= end and transport + 4 <= len(data):
             source_port, destination_port = _PORTS(data, transport)
             return source, destination, protocol, source_port, destination_port, None
-    if protocol == ICMP and not (data[offset + 6] & 0x1f or data[offset + 7]):
-        total_length = data[offset + 2] << 8 | data[offset + 3]
-        end = offset + total_length if total_length else len(data)
-        return source, destination, protocol, None, None, _icmp(data, offset + header_length, end, protocol)
+    elif protocol == ICMP:
+        return source, destination, protocol, None, None, _icmp(data, transport, end, protocol)
     return source, destination, protocol, None, None, None
 
 
@@ -210,14 +249,11 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
     sources = {}
     destinations = {}
     for (source, destination, protocol, _source_port, _destination_port), counts in flows.items():
-        for table, key in ((protocols, protocol), (sources, source), (destinations, destination)):
-            total = table.get(key)
-            if total is None:
-                table[key] = counts[:2]
-            else:
-                total[0] += counts[0]
-                total[1] += counts[1]
-    busiest = sorted(flows.items(), key=_busiest_flow)
+        flow_packets, flow_bytes = counts[0], counts[1]
+        _add(protocols, protocol, flow_packets, flow_bytes)
+        _add(sources, source, flow_packets, flow_bytes)
+        _add(destinations, destination, flow_packets, flow_bytes)
+    busiest = _first_ranked(flows, top, _busiest_flow)
     summary = dict(
         packets=packets,
         captured_bytes=captured_bytes,
@@ -228,7 +264,7 @@ def _shape(packets, captured_bytes, wire_bytes, truncated, undecoded, first, las
         last_packet=_rfc3339(last, 'last'),
         duration=None if first is None else round((last - first) / NANOSECONDS, 6),
         flow_count=len(flows),
-        flows=[_flow(key, counts) for key, counts in busiest[:top]],
+        flows=[_flow(key, counts) for key, counts in busiest],
         protocols=[dict(protocol=protocol, packets=counts[0], bytes=counts[1])
                    for protocol, counts in sorted(protocols.items(), key=lambda item: (-item[1][0], -item[1][1], item[0]))],
         sources=_top_addresses(sources, top),
@@ -264,6 +300,32 @@ def with_empty_reasons(summary):
     return summary
 
 
+def _add(table, key, packets, size):
+    total = table.get(key)
+    if total is None:
+        table[key] = [packets, size]
+    else:
+        total[0] += packets
+        total[1] += size
+
+
+_PACKETS_AND_BYTES = operator.itemgetter(0, 1)
+
+
+def _first_ranked(table, top, rank):
+    """The first `top` (key, counts) items of a table in the order of rank, whose first criteria are most packets,
+    then most bytes. Only the items whose (packets, bytes) reach the top-th largest can be among them, so only those
+    are sorted: a capture of random traffic has about one flow a packet, and sorting them all took most of the
+    summary's time."""
+    if top == 0:
+        return []
+    candidates = table.items()
+    if top is not None and len(table) > top:
+        cutoff = _PACKETS_AND_BYTES(heapq.nlargest(top, table.values(), key=_PACKETS_AND_BYTES)[-1])
+        candidates = [item for item in candidates if _PACKETS_AND_BYTES(item[1]) >= cutoff]
+    return sorted(candidates, key=rank)[:top]
+
+
 def _busiest_flow(item):
     (source, destination, protocol, source_port, destination_port), (packets, size, _icmp_types) = item
     # Most packets first, then most bytes; ties in a fixed order, so the same file always gives the same list.
@@ -297,8 +359,8 @@ def _community_id(key, icmp_types):
 
 
 def _top_addresses(table, top):
-    ranked = sorted(table.items(), key=lambda item: (-item[1][0], -item[1][1], len(item[0]), item[0]))
-    return [dict(address=_address(address), packets=counts[0], bytes=counts[1]) for address, counts in ranked[:top]]
+    ranked = _first_ranked(table, top, lambda item: (-item[1][0], -item[1][1], len(item[0]), item[0]))
+    return [dict(address=_address(address), packets=counts[0], bytes=counts[1]) for address, counts in ranked]
 
 
 def _address(packed):

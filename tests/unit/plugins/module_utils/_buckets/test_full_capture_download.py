@@ -17,6 +17,7 @@ import pytest
 from ansible_collections.cloudflare.pcap.plugins.module_utils import _full_capture
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api import waiter as _waiter
 from ansible_collections.cloudflare.pcap.plugins.module_utils._buckets import objects
+from ansible_collections.cloudflare.pcap.plugins.module_utils._pcap.summary import summarise_file
 from ansible_collections.cloudflare.pcap.plugins.modules import capture_download
 from ansible_collections.cloudflare.pcap.tests.unit import pcap_samples as samples
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import (
@@ -107,6 +108,8 @@ def test_every_file_is_fetched_hashed_merged_and_summarised(stub_api, connection
         assert result['checksum'] == hashlib.sha256(handle.read()).hexdigest()
     assert stat.S_IMODE(os.stat(merged).st_mode) == 0o600
     assert result['summary']['packets'] == SERVERS * PACKETS_EACH and 'empty_reasons' not in result['summary']
+    # Tallied while merging, in the same pass: the summary of the merged file as it lies on disk.
+    assert result['summary'] == summarise_file(merged)[1]
     witness = tmp_path / 'witness'
     witness.mkdir()
     merged_file = dict(dest=merged, packets=result['packets'], link_types=[1])

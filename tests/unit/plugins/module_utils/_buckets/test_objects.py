@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import threading
 
 import pytest
 
@@ -354,3 +355,36 @@ def test_an_object_shorter_or_longer_than_listed_is_damaged_and_not_saved(moto_s
 
     assert str(error) == '%s: 100 bytes read, 101 listed: the object is damaged or changed since the listing' % key
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_objects_are_fetched_side_by_side_and_a_damaged_one_is_named_while_the_others_are_saved(
+        moto_s3, tmp_path, monkeypatch):
+    bucket = moto_s3.new_bucket()
+    keys = ['srv%d/pcap_%s.pcap' % (number, CAPTURE_ID) for number in range(2 * objects.FETCH_WORKERS)]
+    for key in keys:
+        moto_s3.put(bucket, key, content(key))
+    client = s3_client(moto_s3, 's3://%s?region=us-east-1' % bucket)
+    listed = client.list_capture_objects(CAPTURE_ID)
+    # The third object's listing promised a byte more than it holds (and no ETag to hold the download to).
+    listed[2] = dict(listed[2], size=listed[2]['size'] + 1, etag=None)
+    # Each fetch waits until FETCH_WORKERS of them run at once: fetched one after the other, none would go on.
+    together = threading.Barrier(objects.FETCH_WORKERS, timeout=30)
+    fetch_object = objects.BucketClient.fetch_object
+
+    def fetch_alongside_the_others(self, item, dest_dir, check_mode=False):
+        together.wait()
+        return fetch_object(self, item, dest_dir, check_mode)
+    monkeypatch.setattr(objects.BucketClient, 'fetch_object', fetch_alongside_the_others)
+
+    error = refusal(client.fetch_objects, CAPTURE_ID, listed, str(tmp_path))
+
+    assert str(error) == ('1 of %d files of capture %s could not be fetched (the others are saved): %s: 3000 bytes '
+                          'read, 3001 listed: the object is damaged or changed since the listing'
+                          % (len(keys), CAPTURE_ID, keys[2]))
+    others = keys[:2] + keys[3:]
+    assert [(item['key'], item['sha256'], item['changed']) for item in error.files] == [
+        (key, sha256(content(key)), True) for key in others]
+    for key in others:
+        path = tmp_path / key
+        assert path.read_bytes() == content(key) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert os.listdir(str(tmp_path / 'srv2')) == []  # nothing half-written

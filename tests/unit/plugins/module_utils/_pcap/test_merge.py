@@ -295,6 +295,20 @@ def test_a_packet_without_a_time_stays_after_the_packet_before_it(tmp_path):
         (EPOCH_NS + 3000, b'same'), (EPOCH_NS + 9000, b'later')]
 
 
+def test_what_the_merge_hands_on_is_what_the_merged_file_holds_and_each_input_is_counted(tmp_path):
+    # One pass: whatever reads the records as they are written (the summary) sees the merged file's records, a
+    # packet without a time with the time it is written with, and the merge counts each input's packets.
+    pcapng = (samples.section() + samples.interface(ETHERNET, 0) + samples.simple_packet(b'first', 0) +
+              enhanced_packet(0, EPOCH_NS // 1000 + 3, b'timed') + samples.simple_packet(b'after', 0))
+    for contents in ([pcapng, pcap_with([(EPOCH_NS + 5000, b'other'), (EPOCH_NS + 3000, b'same')])],
+                     [interleaved_pcapng(0, 3, sections=(0, 1)), interleaved_pcap(1, 4)]):
+        paths = write_inputs(tmp_path, contents)
+        merged = merge_captures(paths, str(tmp_path / 'merged'), consume=list)
+        assert merged['consumed'] == records_of(merged['dest'])
+        assert merged['input_files'] == [dict(format=file_format, packets=len(records_of(path)))
+                                         for file_format, path in zip(('pcapng', 'pcap'), paths)]
+
+
 def test_the_file_is_written_with_its_mode_and_its_checksum(tmp_path):
     paths = write_inputs(tmp_path, [interleaved_pcap(0, 2), interleaved_pcap(1, 2, nanoseconds=True)])
     dest = str(tmp_path / 'merged.pcap')

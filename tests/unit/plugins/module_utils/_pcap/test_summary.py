@@ -317,6 +317,23 @@ def test_top_limits_flows_and_addresses():
     assert none['flows'] == [] and none['sources'] == [] and none['flow_count'] == summary['flow_count'] > 2
 
 
+def test_the_top_is_the_whole_ranking_cut_short_even_among_equal_flows_and_addresses():
+    # The summary sorts only what can reach its top; with many flows and addresses of equal packets and bytes the
+    # ties must still come out as a sort of all of them puts them.
+    rng = random.Random(11)
+    records = []
+    for _index in range(400):
+        frame = samples.ethernet(samples.ipv4('192.0.2.%d' % rng.randint(1, 40), '198.51.100.%d' % rng.randint(1, 40),
+                                              rng.choice((6, 17)), samples.udp(rng.randint(1, 4), 53, b'x' * rng.choice((0, 8)))))
+        records.append((samples.ETHERNET, samples.EPOCH_NS, len(frame), len(frame), frame))
+    whole = summarise(records, top=EVERYTHING)
+    assert len(whole['flows']) > 100 and len({(flow['packets'], flow['bytes']) for flow in whole['flows']}) < 20
+    for top in (1, 2, 3, 5, 8, 13, 50):
+        cut = summarise(records, top=top)
+        for table in ('flows', 'sources', 'destinations'):
+            assert cut[table] == whole[table][:top], (table, top)
+
+
 def test_an_empty_capture():
     summary = summarise([])
     assert summary['packets'] == 0 and summary['first_packet'] is None and summary['flows'] == []
