@@ -207,3 +207,28 @@ def test_a_failure_noted_before_a_restart_frees_the_target_after_it(attack_alert
     fail_capture(attack_alert['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack'])
     clocks.update(monotonic=3.0, wall=1796047610.0)
     assert restarted()['main'](sample('ddos_l4_attack_tcp.json'))['cloudflare_attack']['capture'] is True
+
+
+def test_the_rulebooks_give_the_filter_no_template(attack_alert):
+    """ansible-rulebook 1.3.2 hands a filter's arguments over as written (engine.start_source templates the source's
+    arguments only): a template there reaches the filter literally, and made a folder named after it."""
+    import yaml  # pylint: disable=import-outside-toplevel  # ansible-rulebook's dependency
+    for name in ('attack_capture.yml', 'attack_capture_controller.yml'):
+        with open(os.path.join(REPO_ROOT, 'extensions', 'eda', 'rulebooks', name), encoding='utf-8') as handle:
+            rulebook = yaml.safe_load(handle)[0]
+        for source in rulebook['sources']:
+            for source_filter in source.get('filters', []):
+                for arguments in source_filter.values():
+                    templated = dict((key, value) for key, value in (arguments or {}).items() if '{{' in str(value))
+                    assert not templated, '%s: a filter argument ansible-rulebook will not template: %s' % (name, templated)
+
+
+def test_the_state_file_from_the_environment_and_a_template_ignored(attack_alert, tmp_path, monkeypatch, caplog):
+    chosen = tmp_path / 'chosen' / 'state.json'
+    monkeypatch.setenv('CLOUDFLARE_PCAP_STATE_FILE', str(chosen))
+    monkeypatch.chdir(tmp_path)
+    event = attack_alert['main'](sample('ddos_l4_attack_tcp.json'), state_file="{{ capture_state_file | default('') }}")
+    assert event['cloudflare_attack']['capture'] is True
+    assert chosen.exists()
+    assert not [name for name in os.listdir(tmp_path) if '{{' in name]
+    assert 'is a template, which ansible-rulebook does not render' in caplog.text

@@ -59,8 +59,10 @@ options:
       - The file (mode 0600, in a directory created with mode 0700) that keeps, for each target, when the alert that
         started its capture came (Unix seconds), so that a restart of the rulebook forgets no capture of the last
         O(repeat_window) seconds. Only targets within that window are kept.
-      - Empty or not given - C(cloudflare.pcap/attack_alert.json) under C($XDG_STATE_HOME), or under
-        C(~/.local/state) when that is not set.
+      - Empty or not given - the environment variable C(CLOUDFLARE_PCAP_STATE_FILE) of the rulebook's process, else
+        C(cloudflare.pcap/attack_alert.json) under C($XDG_STATE_HOME), or under C(~/.local/state) when that is not set.
+      - ansible-rulebook 1.3 does not template a filter's arguments, so a value holding C({{) (a template that reached
+        the filter as written) is ignored, with a warning, as if none were given.
     type: str
     default: ''
 """
@@ -90,9 +92,24 @@ _lock = threading.Lock()
 STATE_FILE_NAME = os.path.join('cloudflare.pcap', 'attack_alert.json')
 
 
+STATE_FILE_VARIABLE = 'CLOUDFLARE_PCAP_STATE_FILE'
+
+
 def default_state_file():
+    if os.environ.get(STATE_FILE_VARIABLE):
+        return os.environ[STATE_FILE_VARIABLE]
     base = os.environ.get('XDG_STATE_HOME') or os.path.join(os.path.expanduser('~'), '.local', 'state')
     return os.path.join(base, STATE_FILE_NAME)
+
+
+def chosen_state_file(given):
+    """The state file: the option's, unless empty or a template that ansible-rulebook 1.3 left as written (it does not
+    template filter arguments: a folder named after the template would be made), else default_state_file()."""
+    if given and '{{' in given:
+        logger.warning('The state_file option %r is a template, which ansible-rulebook does not render in a filter\'s '
+                       'arguments: using %s (set %s to choose the file)', given, default_state_file(), STATE_FILE_VARIABLE)
+        return default_state_file()
+    return given or default_state_file()
 
 
 def load_memory(path, now, wall):
@@ -283,7 +300,7 @@ def main(event, alert_types=DEFAULT_ALERT_TYPES, repeat_window=60, state_file=''
     payload = event.get('payload')
     if not isinstance(payload, dict) or payload.get('alert_type') not in alert_types:
         return event
-    attack = attack_of(payload, float(repeat_window), time.monotonic(), state_file or default_state_file(), time.time())
+    attack = attack_of(payload, float(repeat_window), time.monotonic(), chosen_state_file(state_file), time.time())
     if not attack['capture']:
         logger.info('Cloudflare alert %s: no capture: %s', attack['alert_type'], attack['reason'])
     event['cloudflare_attack'] = attack
