@@ -114,6 +114,14 @@ options:
         last 24 hours and not in the future.
       - Only for O(type=simple). Without it, the capture starts at the time of the request.
     type: str
+  not_before:
+    description:
+      - A Unix time in seconds (V(1796047665.0)) before which nothing is sent to Cloudflare - the module waits until
+        then, and then requests. For a queue that spaces captures, such as the start slots the rulebook's filter
+        C(cloudflare.pcap.attack_alert) gives (Cloudflare allows one simple capture a minute per account): waiting
+        inside the module keeps the time between the slot and the request short.
+      - A time in the past requests at once; one more than 24 hours ahead is refused. Check mode does not wait.
+    type: float
   force:
     description:
       - Request a new capture even when a pending or running capture with exactly these parameters exists, and
@@ -324,6 +332,8 @@ retry_at:
   sample: '2026-11-27T08:05:00Z'
 '''
 
+import time
+
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import build_capture_request
@@ -345,6 +355,9 @@ try:
 except ImportError:  # ansible-core before 2.19 cannot tag a value; RETURN and the changelog say it is deprecated
     deprecate_value = None
 
+# A start further ahead is a mistake (a time in milliseconds, say), not a queue.
+MAX_NOT_BEFORE_SECONDS = 24 * 3600
+
 FILTER_OPTIONS = dict(
     source_address=dict(type='str'),
     destination_address=dict(type='str'),
@@ -363,6 +376,7 @@ ARGUMENT_SPEC = dict(
     destination_conf=dict(type='str', no_log=True),
     filter_v1=dict(type='dict', options=FILTER_OPTIONS),
     offset_time=dict(type='str'),
+    not_before=dict(type='float'),
     force=dict(type='bool', default=False),
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=600),
@@ -381,6 +395,7 @@ def main():
     except PcapValidationError as exc:
         module.fail_json(msg=str(exc))
     module.check_wait_timeout()
+    wait_until(module, module.params['not_before'])
     request = masked(body)
     try:
         if module.check_mode:
@@ -409,6 +424,15 @@ def main():
     if module.params['wait'] and capture.get('status') == UNKNOWN_STATUS:
         module.fail_json(msg=unknown_status_message(capture), **result)
     module.exit_json(**result)
+
+
+def wait_until(module, not_before):
+    """Sleep until not_before (Unix seconds), the start a queue gave this request; not in check mode."""
+    if not_before is None or module.check_mode:
+        return
+    if not_before - time.time() > MAX_NOT_BEFORE_SECONDS:
+        module.fail_json(msg='not_before: %s is more than 24 hours ahead; nothing was requested' % not_before)
+    time.sleep(max(0.0, not_before - time.time()))
 
 
 def _capture_keys(capture):
