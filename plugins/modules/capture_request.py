@@ -122,6 +122,20 @@ options:
         inside the module keeps the time between the slot and the request short.
       - A time in the past requests at once; one more than 24 hours ahead is refused. Check mode does not wait.
     type: float
+  spacing_file:
+    description:
+      - A file (created with mode 0600) shared by the requests of one account on the host the module runs on. Under
+        an exclusive lock on it, the module waits for O(not_before) and until O(spacing) seconds after the last
+        request recorded there, requests, records the time and lets go. So requests of that host are never closer
+        than O(spacing), even when a process reaches its O(not_before) late (a busy host).
+      - Without it, only O(not_before) is waited for. Check mode neither waits nor records.
+    type: path
+  spacing:
+    description:
+      - Seconds between two requests that share O(spacing_file). Cloudflare allows one simple capture a minute per
+        account; lower it only for a test against a simulator whose clock runs faster.
+    type: float
+    default: 60
   force:
     description:
       - Request a new capture even when a pending or running capture with exactly these parameters exists, and
@@ -337,6 +351,7 @@ import time
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import build_capture_request
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.spacing import Spaced
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import (
     FAILED_STATUSES,
     UNKNOWN_STATUS,
@@ -377,6 +392,8 @@ ARGUMENT_SPEC = dict(
     filter_v1=dict(type='dict', options=FILTER_OPTIONS),
     offset_time=dict(type='str'),
     not_before=dict(type='float'),
+    spacing_file=dict(type='path'),
+    spacing=dict(type='float', default=60.0),
     force=dict(type='bool', default=False),
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=600),
@@ -395,13 +412,14 @@ def main():
     except PcapValidationError as exc:
         module.fail_json(msg=str(exc))
     module.check_wait_timeout()
-    wait_until(module, module.params['not_before'])
+    check_not_before(module, module.params['not_before'])
     request = masked(body)
     try:
         if module.check_mode:
             capture, outcome, warnings = predict_request(module.client, body, force=module.params['force'])
         else:
-            capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
+            with Spaced(module.params['spacing_file'], module.params['not_before'], module.params['spacing']):
+                capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False, request=request)
     for warning in warnings:
@@ -426,13 +444,10 @@ def main():
     module.exit_json(**result)
 
 
-def wait_until(module, not_before):
-    """Sleep until not_before (Unix seconds), the start a queue gave this request; not in check mode."""
-    if not_before is None or module.check_mode:
-        return
-    if not_before - time.time() > MAX_NOT_BEFORE_SECONDS:
+def check_not_before(module, not_before):
+    """A start further ahead than a day is a mistake (a time in milliseconds, say), not a queue."""
+    if not_before is not None and not_before - time.time() > MAX_NOT_BEFORE_SECONDS:
         module.fail_json(msg='not_before: %s is more than 24 hours ahead; nothing was requested' % not_before)
-    time.sleep(max(0.0, not_before - time.time()))
 
 
 def _capture_keys(capture):

@@ -30,9 +30,9 @@ TOKEN = 'cfsim-token-0000000000000000000000000000000'
 ACCOUNT = '023e105f4ecef8ad9ca31a8372d0c353'
 # Simulated seconds per real second: a 60-second capture takes 4 real seconds, and so does Cloudflare's minute.
 CLOCK_SPEED = 15
-# The filter's start slots (test-only CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL): the simulator's minute (4 real seconds)
-# and 2 real seconds (30 simulated) for the time between a playbook's wake-up and its request.
-CAPTURE_INTERVAL = 60.0 / CLOCK_SPEED + 2
+# Cloudflare's minute on the simulator's clock, for the filter's start slots and the spacing of requests (the
+# test-only CLOUDFLARE_PCAP_TEST_MINUTE).
+TEST_MINUTE = 60.0 / CLOCK_SPEED
 SIM_START_TIMEOUT = 30.0
 # The JVM (Drools) and the collection look-up of ansible-rulebook take 10 to 20 seconds on an idle 2-core machine.
 RULEBOOK_START_TIMEOUT = float(os.environ.get('EDA_TEST_START_TIMEOUT', '240'))
@@ -219,7 +219,7 @@ def rulebook(prerequisites, simulator, tmp_path_factory):
         'CLOUDFLARE_API_TOKEN': TOKEN,
         'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
         'CLOUDFLARE_BASE_URL': simulator.base_url,
-        'CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL': str(CAPTURE_INTERVAL),
+        'CLOUDFLARE_PCAP_TEST_MINUTE': str(TEST_MINUTE),
     })
     log_path = str(work / 'ansible-rulebook.log')
     with open(log_path, 'wb') as log:

@@ -253,12 +253,13 @@ def alert_of(target_ip, ts, correlation_id, **data):
 
 def test_captures_of_other_targets_get_start_slots_a_minute_and_a_margin_apart(attack_alert, monkeypatch):
     clocks = frozen_clocks(attack_alert, monkeypatch)
-    monkeypatch.delenv('CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL', raising=False)
+    monkeypatch.delenv('CLOUDFLARE_PCAP_TEST_MINUTE', raising=False)
     first = attack_alert['main'](alert_of('203.0.113.1', 1796047599, 'a1'))['cloudflare_attack']
     clocks.update(monotonic=1001.0, wall=1796047601.0)
     second = attack_alert['main'](alert_of('203.0.113.2', 1796047600, 'a2'))['cloudflare_attack']
     third = attack_alert['main'](alert_of('203.0.113.3', 1796047605, 'a3'))['cloudflare_attack']
     assert [first['start_at'], second['start_at'], third['start_at']] == [1796047600.0, 1796047665.0, 1796047730.0]
+    assert first['spacing'] == 60.0
     # The capture looks back from the alert's time (its ts, never later than now), whenever it starts.
     assert [first['offset_time'], second['offset_time']] == ['2026-11-30T14:06:39Z', '2026-11-30T14:06:40Z']
     assert third['alert_at'] == 1796047601.0 and third['queued_seconds'] == 129.0
@@ -273,10 +274,11 @@ def test_captures_of_other_targets_get_start_slots_a_minute_and_a_margin_apart(a
 
 def test_the_test_only_interval_and_the_slots_across_a_restart(attack_alert, monkeypatch):
     clocks = frozen_clocks(attack_alert, monkeypatch)
-    monkeypatch.setenv('CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL', '4')
-    attack_alert['main'](alert_of('203.0.113.1', 1796047600, 'b1'))
+    monkeypatch.setenv('CLOUDFLARE_PCAP_TEST_MINUTE', '6')
+    first = attack_alert['main'](alert_of('203.0.113.1', 1796047600, 'b1'))['cloudflare_attack']
+    assert first['spacing'] == 6.0 and first['spacing_file'].endswith(os.path.join('cloudflare.pcap', 'attack_alert.json.spacing'))
     clocks.update(monotonic=7.0)
-    assert restarted()['main'](alert_of('203.0.113.2', 1796047600, 'b2'))['cloudflare_attack']['start_at'] == 1796047604.0
+    assert restarted()['main'](alert_of('203.0.113.2', 1796047600, 'b2'))['cloudflare_attack']['start_at'] == 1796047606.5
 
 
 def test_an_alert_sent_again_after_a_restart(attack_alert, tmp_path, monkeypatch):

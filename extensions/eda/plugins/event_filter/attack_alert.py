@@ -40,9 +40,11 @@ description:
     capture a minute per account (collect-pcaps, "Packet capture limits"), and the rulebook runs one account. The
     playbook waits for the slot (C(capture_request)'s C(not_before)) and looks back from the alert's time,
     C(alert_at) (its C(ts), never later than now), given as C(offset_time) (RFC 3339), so that a capture that
-    waited still covers the alert; C(queued_seconds) says how long it waits. The environment variable
-    C(CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL) replaces the 65 seconds - for tests against a simulator whose clock runs
-    faster, never against Cloudflare.
+    waited still covers the alert; C(queued_seconds) says how long it waits. As a playbook can reach its slot late
+    (a busy host), the requests of the rulebook's playbooks also share C(spacing_file) (C(<state_file>.spacing)):
+    C(capture_request) requests under a lock on it, C(spacing) (60) seconds after the last request recorded there.
+    The environment variable C(CLOUDFLARE_PCAP_TEST_MINUTE) replaces Cloudflare's 60 seconds (and scales the margin)
+    - for tests against a simulator whose clock runs faster, never against Cloudflare.
   - A capture that fails does not keep its target. For a capture, C(marked_at) (its start slot) and
     C(release_file) (in the directory C(<state_file>.released), mode 0700) are added; when the capture fails,
     the playbook (C(cloudflare.pcap.attack_capture)) writes there C({"key", "marked_at", "reason"}), and at the next
@@ -108,7 +110,7 @@ _memories = {}
 # between a playbook's wake-up at its slot and its request reaching Cloudflare.
 CLOUDFLARE_MINUTE = 60.0
 SLOT_MARGIN = 5.0
-TEST_INTERVAL_VARIABLE = 'CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL'
+TEST_MINUTE_VARIABLE = 'CLOUDFLARE_PCAP_TEST_MINUTE'
 # How long the fate of an alert is kept, for an alert the source sends again after a restart (its spool keeps an
 # alert for its replay_window, 300 s by default).
 ALERT_MEMORY_SECONDS = 3600.0
@@ -189,17 +191,21 @@ def save_memory(path, memory, now, wall):
         raise
 
 
-def capture_interval():
-    """Seconds between the start slots of two captures: Cloudflare's minute and a margin, or the test-only
-    CLOUDFLARE_PCAP_TEST_CAPTURE_INTERVAL (for a simulator whose clock runs faster; never for Cloudflare)."""
-    value = os.environ.get(TEST_INTERVAL_VARIABLE)
+def cloudflare_minute():
+    """Cloudflare's minute, or the test-only CLOUDFLARE_PCAP_TEST_MINUTE: the seconds that stand for it with a
+    simulator whose clock runs faster (never for Cloudflare)."""
+    value = os.environ.get(TEST_MINUTE_VARIABLE)
     if value:
         try:
             return max(0.0, float(value))
         except ValueError:
-            logger.warning('%s=%r is no number of seconds: using %s', TEST_INTERVAL_VARIABLE, value,
-                           CLOUDFLARE_MINUTE + SLOT_MARGIN)
-    return CLOUDFLARE_MINUTE + SLOT_MARGIN
+            logger.warning('%s=%r is no number of seconds: using %s', TEST_MINUTE_VARIABLE, value, CLOUDFLARE_MINUTE)
+    return CLOUDFLARE_MINUTE
+
+
+def capture_interval():
+    """Seconds between the start slots of two captures: Cloudflare's minute and the margin, scaled with it."""
+    return cloudflare_minute() * (CLOUDFLARE_MINUTE + SLOT_MARGIN) / CLOUDFLARE_MINUTE
 
 
 def rfc3339(wall):
@@ -398,6 +404,8 @@ def queued(attack, state_file, start_at, wall, ts):
     # Absolute: the playbook runs in a directory of ansible-runner's, not in the rulebook's.
     attack['release_file'] = os.path.abspath(release_file_of(state_file, attack['key'], start_at))
     attack['done_file'] = os.path.abspath(os.path.join(done_directory(state_file), note_name(attack['key'], start_at)))
+    # Shared by the playbooks of this rulebook: their requests stay a minute apart even when one reaches its slot late.
+    attack.update(spacing_file=os.path.abspath(state_file + '.spacing'), spacing=cloudflare_minute())
 
 
 def attack_of(payload, repeat_window, now, state_file, wall, spooled=False):

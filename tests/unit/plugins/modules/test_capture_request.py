@@ -492,8 +492,28 @@ def test_not_before_waits_until_then_and_sends_nothing_before(stub_api, connecti
     stub_api.add(listed(), created())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            not_before=1796047000.0), capsys)
-    assert not failed and slept[-1] == (0.0, 2)
+    assert not failed and slept == [(65.5, 0)]
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            not_before=1796047665.5 * 1000), capsys)
     assert failed and 'more than 24 hours ahead; nothing was requested' in result['msg']
     assert len(stub_api.requests) == 4
+
+
+def test_requests_that_share_a_spacing_file_are_spaced_apart(stub_api, connection_args, capsys, monkeypatch, tmp_path):
+    clock = {'now': 1796047600.0}
+    monkeypatch.setattr(capture_request.time, 'time', lambda: clock['now'])
+    slept = []
+
+    def sleep(seconds):
+        slept.append((seconds, len(stub_api.requests)))
+        clock['now'] += seconds
+
+    monkeypatch.setattr(capture_request.time, 'sleep', sleep)
+    args = dict(connection_args, time_limit=60, packet_limit=100, not_before=1796047600.0,
+                spacing_file=str(tmp_path / 'account.spacing'), spacing=4.0)
+    for _ in range(2):
+        stub_api.add(listed(), created())
+        failed, result = run_module(capture_request.main, args, capsys)
+        assert not failed, result
+    # The second start had come (a late process), but the first request was recorded: 4 s later, not at once.
+    assert slept == [(4.0, 2)] and len(stub_api.requests) == 4
