@@ -471,17 +471,23 @@ def test_tls_verification_is_on_by_default(stub_api, connection_args, capsys, mo
     assert all(value not in (False, None) for value in verify_values)
 
 
-def test_not_before_waits_until_then_and_sends_nothing_before(stub_api, connection_args, capsys, monkeypatch):
-    """The start slot a queue gave the request: the first request (the list) goes out once it has come."""
+@pytest.fixture
+def slept(monkeypatch, stub_api):
+    """The module's clock, from 1796047600, moves only when it sleeps: each sleep as (seconds, requests sent before)."""
     clock = {'now': 1796047600.0}
-    monkeypatch.setattr(capture_request.time, 'time', lambda: clock['now'])
     slept = []
 
     def sleep(seconds):
         slept.append((seconds, len(stub_api.requests)))
         clock['now'] += seconds
 
+    monkeypatch.setattr(capture_request.time, 'time', lambda: clock['now'])
     monkeypatch.setattr(capture_request.time, 'sleep', sleep)
+    return slept
+
+
+def test_not_before_waits_until_then_and_sends_nothing_before(stub_api, connection_args, capsys, slept):
+    """The start slot a queue gave the request: the first request (the list) goes out once it has come."""
     stub_api.add(listed(), created())
     failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
                                                            not_before=1796047665.5), capsys)
@@ -499,16 +505,7 @@ def test_not_before_waits_until_then_and_sends_nothing_before(stub_api, connecti
     assert len(stub_api.requests) == 4
 
 
-def test_requests_that_share_a_spacing_file_are_spaced_apart(stub_api, connection_args, capsys, monkeypatch, tmp_path):
-    clock = {'now': 1796047600.0}
-    monkeypatch.setattr(capture_request.time, 'time', lambda: clock['now'])
-    slept = []
-
-    def sleep(seconds):
-        slept.append((seconds, len(stub_api.requests)))
-        clock['now'] += seconds
-
-    monkeypatch.setattr(capture_request.time, 'sleep', sleep)
+def test_requests_that_share_a_spacing_file_are_spaced_apart(stub_api, connection_args, capsys, slept, tmp_path):
     args = dict(connection_args, time_limit=60, packet_limit=100, not_before=1796047600.0,
                 spacing_file=str(tmp_path / 'account.spacing'), spacing=4.0)
     for _ in range(2):

@@ -13,47 +13,45 @@ import time
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.spacing import Spaced
 
 
-class FakeClock:
-    def __init__(self, now):
-        self.now = now
-        self.slept = []
+def fake_time(start):
+    """(moments, slept, clock, sleep): a clock that moves only when slept on, and the seconds slept."""
+    moments, slept = [start], []
 
-    def __call__(self):
-        return self.now
+    def sleep(seconds):
+        slept.append(seconds)
+        moments[0] += seconds
 
-    def sleep(self, seconds):
-        self.slept.append(seconds)
-        self.now += seconds
+    return moments, slept, lambda: moments[0], sleep
 
 
 def test_waits_for_the_start_and_for_the_spacing_after_the_last_request(tmp_path):
     path = str(tmp_path / 'queue' / 'account.spacing')
-    clock = FakeClock(1000.0)
-    with Spaced(path, not_before=1010.0, spacing=60.0, clock=clock, sleep=clock.sleep):
-        assert clock.now == 1010.0
+    now, slept, clock, sleep = fake_time(1000.0)
+    with Spaced(path, not_before=1010.0, spacing=60.0, clock=clock, sleep=sleep):
+        assert now[0] == 1010.0
     assert oct(os.stat(path).st_mode & 0o777) == '0o600'
     # The next one's start has come, but the last request was 60 s ago only at 1070.
-    clock.now = 1020.0
-    with Spaced(path, not_before=1015.0, spacing=60.0, clock=clock, sleep=clock.sleep):
-        assert clock.now == 1070.0
+    now[0] = 1020.0
+    with Spaced(path, not_before=1015.0, spacing=60.0, clock=clock, sleep=sleep):
+        assert now[0] == 1070.0
     # Long after, at once; and a file that holds no time does not keep anyone waiting.
-    clock.now = 2000.0
-    with Spaced(path, spacing=60.0, clock=clock, sleep=clock.sleep):
+    now[0] = 2000.0
+    with Spaced(path, spacing=60.0, clock=clock, sleep=sleep):
         pass
     with open(path, 'w', encoding='ascii') as handle:
         handle.write('garbage')
-    clock.now = 2001.0
-    with Spaced(path, spacing=60.0, clock=clock, sleep=clock.sleep):
-        assert clock.now == 2001.0
-    assert clock.slept == [10.0, 50.0]
+    now[0] = 2001.0
+    with Spaced(path, spacing=60.0, clock=clock, sleep=sleep):
+        assert now[0] == 2001.0
+    assert slept == [10.0, 50.0]
 
 
 def test_without_a_file_only_the_start_is_waited_for():
-    clock = FakeClock(1000.0)
-    with Spaced(None, not_before=1005.5, clock=clock, sleep=clock.sleep) as spaced:
-        assert clock.now == 1005.5 and spaced.waited == 5.5
-    with Spaced(None, not_before=None, clock=clock, sleep=clock.sleep):
-        assert clock.now == 1005.5
+    now, _slept, clock, sleep = fake_time(1000.0)
+    with Spaced(None, not_before=1005.5, clock=clock, sleep=sleep) as spaced:
+        assert now[0] == 1005.5 and spaced.waited == 5.5
+    with Spaced(None, not_before=None, clock=clock, sleep=sleep):
+        assert now[0] == 1005.5
 
 
 def test_concurrent_requesters_that_all_start_now_are_spaced_apart(tmp_path):
