@@ -100,7 +100,8 @@ def send_the_burst(rulebook, seen):
                 seen['accepted'].append(data)
         return sent_at
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+    # One sender per post: a post waiting for its answer never holds back the next one's sending.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(posts)) as pool:
         sent = list(pool.map(lambda args: send(args[0], *args[1]), enumerate(posts)))
     seen['answered_seconds'] = time.monotonic() - started
     return max(sent)
@@ -196,7 +197,7 @@ def test_the_posts_are_answered_for_what_they_are(burst):
     assert set(statuses['start']) == {200} and set(statuses['repeat']) == {200} and set(statuses['end']) == {200}
     assert set(statuses['replay']) == {409}, statuses['replay']
     assert set(statuses['other']) == {403}
-    # Sent within the burst's 10 s, whatever the rulebook's speed in answering (reported, not judged).
+    # Sent within the burst's 10 s, whatever the rulebook's speed in answering (printed, not judged).
     assert burst['burst_seconds'] < BURST_SECONDS + 2
     # The replay memory survives the restart (the source's spool).
     assert burst['replays_after_restart'] == [409, 409, 409]
@@ -257,5 +258,8 @@ def test_no_secret_in_any_file(burst):
             path = os.path.join(directory, name)
             if os.path.islink(path):
                 continue
-            with open(path, 'rb') as handle:
-                assert secret not in handle.read(), path
+            try:
+                with open(path, 'rb') as handle:
+                    assert secret not in handle.read(), path
+            except FileNotFoundError:
+                continue  # a temporary file of a playbook still writing its custody record
