@@ -263,6 +263,9 @@ def test_captures_of_other_targets_get_start_slots_a_minute_and_a_margin_apart(a
     # The capture looks back from the alert's time (its ts, never later than now), whenever it starts.
     assert [first['offset_time'], second['offset_time']] == ['2026-11-30T14:06:39Z', '2026-11-30T14:06:40Z']
     assert third['alert_at'] == 1796047601.0 and third['queued_seconds'] == 129.0
+    # A ts Cloudflare could not look back from (older than its 24 hours) counts from the alert's arrival.
+    stale = attack_alert['main'](alert_of('203.0.113.9', 1796047601 - 86400, 'a0'))['cloudflare_attack']
+    assert stale['alert_at'] == 1796047601.0
     # A repeat of a target whose capture waits for its slot starts none, and says when it starts.
     repeat = attack_alert['main'](alert_of('203.0.113.3', 1796047601, 'a4'))['cloudflare_attack']
     assert repeat['capture'] is False
@@ -300,3 +303,10 @@ def test_an_alert_sent_again_after_a_restart(attack_alert, tmp_path, monkeypatch
     assert resent[2]['capture'] is False and 'handled before' in resent[2]['reason']
     # The same alert not marked as sent again is a repeat like any other.
     assert after(alert_of('203.0.113.1', 1796047600, 'c1'))['cloudflare_attack']['reason'].startswith('a capture for')
+
+
+def test_the_documentation_is_yaml_with_the_options_main_takes(attack_alert):
+    import inspect  # pylint: disable=import-outside-toplevel
+    import yaml  # pylint: disable=import-outside-toplevel  # ansible-rulebook's dependency
+    documented = yaml.safe_load(attack_alert['DOCUMENTATION'])['options']
+    assert sorted(documented) == sorted(list(inspect.signature(attack_alert['main']).parameters)[1:])

@@ -39,9 +39,9 @@ description:
     and its request) after the previous slot, whichever is later, also across a restart. Cloudflare allows one simple
     capture a minute per account (collect-pcaps, "Packet capture limits"), and the rulebook runs one account. The
     playbook waits for the slot (C(capture_request)'s C(not_before)) and looks back from the alert's time,
-    C(alert_at) (its C(ts), never later than now), given as C(offset_time) (RFC 3339), so that a capture that
-    waited still covers the alert; C(queued_seconds) says how long it waits. As a playbook can reach its slot late
-    (a busy host), the requests of the rulebook's playbooks also share C(spacing_file) (C(<state_file>.spacing)):
+    C(alert_at) (its C(ts); now for a C(ts) in the future or older than 23 hours), given as C(offset_time)
+    (RFC 3339), so that a capture that waited still covers the alert; C(queued_seconds) says how long it waits. As a playbook can reach its slot late
+    (a busy host), the requests of the rulebook's playbooks also share C(spacing_file) (C(<state_file>.spacing)) -
     C(capture_request) requests under a lock on it, C(spacing) (60) seconds after the last request recorded there.
     The environment variable C(CLOUDFLARE_PCAP_TEST_MINUTE) replaces Cloudflare's 60 seconds (and scales the margin)
     - for tests against a simulator whose clock runs faster, never against Cloudflare.
@@ -57,7 +57,7 @@ description:
     gets C(capture) false (C(handled before the rulebook restarted)); one whose capture was not requested before the
     stop is queued again.
   - For an alert that ends an attack on a single address (C(alert_event) C(ALERT_STATE_EVENT_END)), C(filter_v1) is
-    set too: the rulebook then runs C(cloudflare.pcap.attack_end), which stops the full captures of that target.
+    set too - the rulebook then runs C(cloudflare.pcap.attack_end), which stops the full captures of that target.
   - Other events pass unchanged.
   - Cloudflare documents the payload of C(advanced_ddos_attack_l4_alert) only; C(dos_attack_l4) (the standard
     "Layer 3/4 DDoS Attack Alert") is read with the same fields.
@@ -114,6 +114,8 @@ TEST_MINUTE_VARIABLE = 'CLOUDFLARE_PCAP_TEST_MINUTE'
 # How long the fate of an alert is kept, for an alert the source sends again after a restart (its spool keeps an
 # alert for its replay_window, 300 s by default).
 ALERT_MEMORY_SECONDS = 3600.0
+# How far back an alert's ts is looked back from: Cloudflare's 24 hours less the time a capture may wait in the queue.
+OFFSET_TIME_LIMIT = 23 * 3600.0
 _lock = threading.Lock()
 STATE_FILE_NAME = os.path.join('cloudflare.pcap', 'attack_alert.json')
 
@@ -398,7 +400,9 @@ def alert_id_of(payload):
 
 def queued(attack, state_file, start_at, wall, ts):
     """The capture's start slot, the window it covers and where its notes go."""
-    alert_at = min(ts, wall) if is_number(ts) else wall
+    # Cloudflare looks back from offset_time within its last 24 hours only (spec pcaps_offset_time): a ts in the future
+    # or older than that (an alert that did not come through the source's replay check) counts from its arrival.
+    alert_at = ts if is_number(ts) and wall - OFFSET_TIME_LIMIT < ts <= wall else wall
     attack.update(capture=True, marked_at=start_at, start_at=start_at, alert_at=alert_at, offset_time=rfc3339(alert_at),
                   queued_seconds=max(0.0, start_at - wall))
     # Absolute: the playbook runs in a directory of ansible-runner's, not in the rulebook's.
