@@ -118,7 +118,7 @@ options:
     description:
       - A Unix time in seconds (V(1796047665.0)) before which nothing is sent to Cloudflare - the module waits until
         then, and then requests. For a queue that spaces captures, such as the start slots the rulebook's filter
-        C(cloudflare.pcap.attack_alert) gives (Cloudflare allows one simple capture a minute per account): waiting
+        C(cloudflare.pcap.attack_alert) gives (Cloudflare allows one simple capture a minute per account). Waiting
         inside the module keeps the time between the slot and the request short.
       - A time in the past requests at once; one more than 24 hours ahead is refused. Check mode does not wait.
     type: float

@@ -16,6 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fcntl
+import math
 import os
 import time
 
@@ -49,8 +50,10 @@ class Spaced:
             last = float(self.handle.read().strip() or 'nan')
         except ValueError:
             last = float('nan')
-        start = max([moment for moment in (self.not_before, last + self.spacing) if moment == moment and moment is not None]
-                    or [0.0])
+        moments = [self.not_before] if self.not_before is not None else []
+        if not math.isnan(last):
+            moments.append(last + self.spacing)
+        start = max(moments or [0.0])
         self.waited = max(0.0, start - self.clock())
         if self.waited:
             self.sleep(self.waited)

@@ -508,7 +508,7 @@ def test_not_before_waits_until_then_and_sends_nothing_before(stub_api, connecti
 def test_requests_that_share_a_spacing_file_are_spaced_apart(stub_api, connection_args, capsys, slept, tmp_path):
     args = dict(connection_args, time_limit=60, packet_limit=100, not_before=1796047600.0,
                 spacing_file=str(tmp_path / 'account.spacing'), spacing=4.0)
-    for _ in range(2):
+    for _run in range(2):
         stub_api.add(listed(), created())
         failed, result = run_module(capture_request.main, args, capsys)
         assert not failed, result

@@ -66,7 +66,7 @@ def test_concurrent_requesters_that_all_start_now_are_spaced_apart(tmp_path):
             with lock:
                 entered.append(time.time())
 
-    threads = [threading.Thread(target=request) for _ in range(4)]
+    threads = [threading.Thread(target=request) for _number in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
