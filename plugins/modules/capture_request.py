@@ -114,6 +114,28 @@ options:
         last 24 hours and not in the future.
       - Only for O(type=simple). Without it, the capture starts at the time of the request.
     type: str
+  not_before:
+    description:
+      - A Unix time in seconds (V(1796047665.0)) before which nothing is sent to Cloudflare - the module waits until
+        then, and then requests. For a queue that spaces captures, such as the start slots the rulebook's filter
+        C(cloudflare.pcap.attack_alert) gives (Cloudflare allows one simple capture a minute per account). Waiting
+        inside the module keeps the time between the slot and the request short.
+      - A time in the past requests at once; one more than 24 hours ahead is refused. Check mode does not wait.
+    type: float
+  spacing_file:
+    description:
+      - A file (created with mode 0600) shared by the requests of one account on the host the module runs on. Under
+        an exclusive lock on it, the module waits for O(not_before) and until O(spacing) seconds after the last
+        request recorded there, requests, records the time and lets go. So requests of that host are never closer
+        than O(spacing), even when a process reaches its O(not_before) late (a busy host).
+      - Without it, only O(not_before) is waited for. Check mode neither waits nor records.
+    type: path
+  spacing:
+    description:
+      - Seconds between two requests that share O(spacing_file). Cloudflare allows one simple capture a minute per
+        account; lower it only for a test against a simulator whose clock runs faster.
+    type: float
+    default: 60
   force:
     description:
       - Request a new capture even when a pending or running capture with exactly these parameters exists, and
@@ -324,9 +346,12 @@ retry_at:
   sample: '2026-11-27T08:05:00Z'
 '''
 
+import time
+
 from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import CloudflareAPIError
 from ansible_collections.cloudflare.pcap.plugins.module_utils._module import PcapModule
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.body import build_capture_request
+from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.spacing import Spaced
 from ansible_collections.cloudflare.pcap.plugins.module_utils._captures.operations import (
     FAILED_STATUSES,
     UNKNOWN_STATUS,
@@ -344,6 +369,9 @@ try:
     from ansible.module_utils.datatag import deprecate_value
 except ImportError:  # ansible-core before 2.19 cannot tag a value; RETURN and the changelog say it is deprecated
     deprecate_value = None
+
+# A start further ahead is a mistake (a time in milliseconds, say), not a queue.
+MAX_NOT_BEFORE_SECONDS = 24 * 3600
 
 FILTER_OPTIONS = dict(
     source_address=dict(type='str'),
@@ -363,6 +391,9 @@ ARGUMENT_SPEC = dict(
     destination_conf=dict(type='str', no_log=True),
     filter_v1=dict(type='dict', options=FILTER_OPTIONS),
     offset_time=dict(type='str'),
+    not_before=dict(type='float'),
+    spacing_file=dict(type='path'),
+    spacing=dict(type='float', default=60.0),
     force=dict(type='bool', default=False),
     wait=dict(type='bool', default=False),
     wait_timeout=dict(type='int', default=600),
@@ -381,12 +412,14 @@ def main():
     except PcapValidationError as exc:
         module.fail_json(msg=str(exc))
     module.check_wait_timeout()
+    check_not_before(module, module.params['not_before'])
     request = masked(body)
     try:
         if module.check_mode:
             capture, outcome, warnings = predict_request(module.client, body, force=module.params['force'])
         else:
-            capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
+            with Spaced(module.params['spacing_file'], module.params['not_before'], module.params['spacing']):
+                capture, outcome, warnings = request_capture(module.client, body, force=module.params['force'])
     except CloudflareAPIError as exc:
         module.fail_api(exc, changed=False, request=request)
     for warning in warnings:
@@ -409,6 +442,12 @@ def main():
     if module.params['wait'] and capture.get('status') == UNKNOWN_STATUS:
         module.fail_json(msg=unknown_status_message(capture), **result)
     module.exit_json(**result)
+
+
+def check_not_before(module, not_before):
+    """A start further ahead than a day is a mistake (a time in milliseconds, say), not a queue."""
+    if not_before is not None and not_before - time.time() > MAX_NOT_BEFORE_SECONDS:
+        module.fail_json(msg='not_before: %s is more than 24 hours ahead; nothing was requested' % not_before)
 
 
 def _capture_keys(capture):

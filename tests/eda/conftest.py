@@ -28,8 +28,11 @@ SIM_SCRIPT = os.path.join(REPO_ROOT, 'tests', 'simulator', 'cfpcap_sim.py')
 RULEBOOK = 'cloudflare.pcap.attack_capture'
 TOKEN = 'cfsim-token-0000000000000000000000000000000'
 ACCOUNT = '023e105f4ecef8ad9ca31a8372d0c353'
-# Simulated seconds per real second: a 60-second capture takes 2 real seconds.
-CLOCK_SPEED = 30
+# Simulated seconds per real second: a 60-second capture takes 4 real seconds, and so does Cloudflare's minute.
+CLOCK_SPEED = 15
+# Cloudflare's minute on the simulator's clock, for the filter's start slots and the spacing of requests (the
+# test-only CLOUDFLARE_PCAP_TEST_MINUTE).
+TEST_MINUTE = 60.0 / CLOCK_SPEED
 SIM_START_TIMEOUT = 30.0
 # The JVM (Drools) and the collection look-up of ansible-rulebook take 10 to 20 seconds on an idle 2-core machine.
 RULEBOOK_START_TIMEOUT = float(os.environ.get('EDA_TEST_START_TIMEOUT', '240'))
@@ -186,48 +189,86 @@ def simulator(tmp_path_factory):
         stop(process)
 
 
+class RulebookSetup:
+    """Everything one ansible-rulebook run needs, in `work`: started again with the same port, state and spool, it is
+    the same service after a restart."""
+
+    def __init__(self, work, simulator, time_limit=60):
+        self.work = work
+        # ansible-rulebook finds cloudflare.pcap (rulebook, source, filter, the playbook cloudflare.pcap.attack_capture,
+        # role) through ansible-galaxy on this path; it runs in another directory, so no path is relative to the checkout.
+        collection_dir = work / 'collections' / 'ansible_collections' / 'cloudflare'
+        collection_dir.mkdir(parents=True)
+        os.symlink(REPO_ROOT, str(collection_dir / 'pcap'))
+        self.dest_dir = str(work / 'captures')
+        inventory = work / 'inventory.yml'
+        inventory.write_text('all:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
+                             '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n', encoding='utf-8')
+        self.port = free_port()
+        variables = work / 'vars.yml'
+        variables.write_text(json.dumps({'webhook_port': self.port, 'capture_dest_dir': self.dest_dir,
+                                         'capture_time_limit': time_limit, 'capture_packet_limit': 200}), encoding='utf-8')
+        self.secret = 'eda-test-' + secrets.token_hex(16)
+        self.bin_dir = os.path.dirname(find_program('ansible-rulebook'))
+        self.env = dict(os.environ)
+        self.env.update({
+            'PATH': os.pathsep.join([self.bin_dir, os.path.dirname(find_java()), self.env.get('PATH', '')]),
+            'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections'),
+            'ANSIBLE_NOCOLOR': '1',
+            'ANSIBLE_LOCAL_TEMP': str(work / 'ansible-tmp'),
+            # The filter's memory of captured targets (a state file) and the source's spool stay with this run, not
+            # in the user's home.
+            'XDG_STATE_HOME': str(work / 'state'),
+            'CLOUDFLARE_WEBHOOK_SECRET': self.secret,
+            'CLOUDFLARE_API_TOKEN': TOKEN,
+            'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
+            'CLOUDFLARE_BASE_URL': simulator.base_url,
+            'CLOUDFLARE_PCAP_TEST_MINUTE': str(TEST_MINUTE),
+        })
+        self.argv = [os.path.join(self.bin_dir, 'ansible-rulebook'), '-v', '-r', RULEBOOK, '-i', str(inventory),
+                     '--env-vars', 'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables)]
+        self.runs = 0
+
+    def start(self):
+        """ansible-rulebook, once it listens; each run logs into a file of its own."""
+        self.runs += 1
+        log_path = str(self.work / ('ansible-rulebook.log' if self.runs == 1 else 'ansible-rulebook-%d.log' % self.runs))
+        with open(log_path, 'wb') as log:
+            process = subprocess.Popen(self.argv, cwd=str(self.work), env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+        try:
+            wait_until('ansible-rulebook to listen on 127.0.0.1:%d (the JVM starts first)' % self.port,
+                       lambda: accepts(self.port), RULEBOOK_START_TIMEOUT, process, log_path)
+        except BaseException:
+            stop(process)
+            raise
+        return Rulebook(process, self.port, log_path, self.dest_dir, self.secret)
+
+    def processes_left(self):
+        """The processes of this run still alive (ansible-runner puts the playbooks in sessions of their own): those
+        whose environment names this run's collections path."""
+        marker = ('ANSIBLE_COLLECTIONS_PATH=%s' % self.env['ANSIBLE_COLLECTIONS_PATH']).encode('utf-8')
+        left = []
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open('/proc/%s/environ' % pid, 'rb') as handle:
+                    if marker in handle.read().split(b'\0'):
+                        left.append(int(pid))
+            except OSError:
+                continue
+        return left
+
+
 @pytest.fixture(scope='module')
 def rulebook(prerequisites, simulator, tmp_path_factory):
-    work = tmp_path_factory.mktemp('eda')
-    # ansible-rulebook finds cloudflare.pcap (rulebook, source, filter, the playbook cloudflare.pcap.attack_capture,
-    # role) through ansible-galaxy on this path; it runs in another directory, so no path is relative to the checkout.
-    collection_dir = work / 'collections' / 'ansible_collections' / 'cloudflare'
-    collection_dir.mkdir(parents=True)
-    os.symlink(REPO_ROOT, str(collection_dir / 'pcap'))
-    dest_dir = str(work / 'captures')
-    inventory = work / 'inventory.yml'
-    inventory.write_text('all:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
-                         '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n', encoding='utf-8')
-    port = free_port()
-    variables = work / 'vars.yml'
-    variables.write_text(json.dumps({'webhook_port': port, 'capture_dest_dir': dest_dir,
-                                     'capture_time_limit': 60, 'capture_packet_limit': 200}), encoding='utf-8')
-    secret = 'eda-test-' + secrets.token_hex(16)
-    bin_dir = os.path.dirname(find_program('ansible-rulebook'))
-    env = dict(os.environ)
-    env.update({
-        'PATH': os.pathsep.join([bin_dir, os.path.dirname(find_java()), env.get('PATH', '')]),
-        'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections'),
-        'ANSIBLE_NOCOLOR': '1',
-        'ANSIBLE_LOCAL_TEMP': str(work / 'ansible-tmp'),
-        # The filter's memory of captured targets (a state file) stays with this run, not in the user's home.
-        'XDG_STATE_HOME': str(work / 'state'),
-        'CLOUDFLARE_WEBHOOK_SECRET': secret,
-        'CLOUDFLARE_API_TOKEN': TOKEN,
-        'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
-        'CLOUDFLARE_BASE_URL': simulator.base_url,
-    })
-    log_path = str(work / 'ansible-rulebook.log')
-    with open(log_path, 'wb') as log:
-        process = subprocess.Popen([os.path.join(bin_dir, 'ansible-rulebook'), '-v', '-r', RULEBOOK, '-i', str(inventory),
-                                    '--env-vars', 'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables)],
-                                   cwd=str(work), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    setup = RulebookSetup(tmp_path_factory.mktemp('eda'), simulator)
+    running = setup.start()
     try:
-        wait_until('ansible-rulebook to listen on 127.0.0.1:%d (the JVM starts first)' % port, lambda: accepts(port),
-                   RULEBOOK_START_TIMEOUT, process, log_path)
-        yield Rulebook(process, port, log_path, dest_dir, secret)
+        yield running
     finally:
-        stop(process)
+        stop(running.process)
 
 
 def accepts(port):

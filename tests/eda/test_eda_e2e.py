@@ -139,3 +139,11 @@ def test_the_custody_record_names_the_alert_and_the_event(scenario, rulebook):
         ran_by = json.load(handle)['custody_log'][-1]['by']
     assert ran_by['rulebook_correlation_id'] == '8f2c3b9e0d4a4c47b3d1f6a2e9c05b11'
     assert re.match(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$', ran_by['rulebook_event_uuid']), ran_by
+
+
+def test_no_folder_is_named_after_a_template(scenario, rulebook):
+    """ansible-rulebook 1.3.2 does not template a filter's arguments: a template there became a folder's name in the
+    rulebook's working directory. The state file is where XDG_STATE_HOME puts it."""
+    work = os.path.dirname(rulebook.dest_dir)
+    assert not [name for name in os.listdir(work) if '{' in name], os.listdir(work)
+    assert os.path.exists(os.path.join(work, 'state', 'cloudflare.pcap', 'attack_alert.json'))

@@ -241,3 +241,54 @@ def test_the_rulebooks_listen_on_loopback_and_pass_the_account(name):
         args = yaml.safe_load(handle)[0]['sources'][0]['cloudflare.pcap.notification_webhook']
     assert args['host'] == "{{ webhook_host | default('127.0.0.1') }}"
     assert args['account_id'] == "{{ CLOUDFLARE_ACCOUNT_ID | default('') }}"
+
+
+def test_accepted_alerts_are_spooled_privately_and_refused_as_replays_after_a_restart(source, tmp_path):
+    path = tmp_path / 'state' / 'cloudflare.pcap' / 'notification_webhook.spool'
+    clock = {'now': NOW}
+    spool = source['Spool'](str(path), 300, lambda: clock['now'])
+    assert spool.load() == []
+    test_message = json.dumps({'text': 'Hello World!'}).encode('utf-8')
+    answers, events = exchange(source, [(alert(), authenticated()), (test_message, authenticated())], spool=spool)
+    assert [answer[0] for answer in answers] == [200, 200] and len(events) == 2
+    assert oct(path.stat().st_mode & 0o777) == '0o600' and oct(path.parent.stat().st_mode & 0o777) == '0o700'
+    # Only the alert is kept, as it was queued, without any header's secret.
+    kept = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [entry['event'] for entry in kept] == [events[0]] and kept[0]['received'] == NOW
+    assert SECRET not in path.read_text()
+    # After a restart: the alert comes back from the spool, and a replay of it is refused.
+    clock['now'] = NOW + 100
+    restarted_spool = source['Spool'](str(path), 300, lambda: clock['now'])
+    assert restarted_spool.load() == [events[0]]
+    answers, events = exchange(source, [(alert(), authenticated())], spool=restarted_spool, clock=lambda: NOW + 100)
+    assert answers[0][0] == 409 and not events
+    # Past the window the spool forgets it, and the file keeps only what is within the window.
+    clock['now'] = NOW + 301
+    answers, events = exchange(source, [(alert(ts=int(NOW + 301), alert_correlation_id='next'), authenticated())],
+                               spool=restarted_spool, clock=lambda: NOW + 301)
+    assert answers[0][0] == 200
+    assert [json.loads(line)['event']['payload']['alert_correlation_id'] for line in path.read_text().splitlines()] == ['next']
+
+
+def test_the_source_sends_the_spooled_alerts_again_at_start(source, tmp_path, caplog):
+    path = tmp_path / 'spool'
+    payload = json.loads(alert(ts=int(source['time'].time())))
+    event = {'payload': payload, 'meta': {'endpoint': 'cloudflare', 'headers': {}}}
+    stale = {'payload': dict(payload, alert_correlation_id='stale'), 'meta': {}}
+    path.write_text(json.dumps({'received': source['time'].time(), 'event': event}) + '\n'
+                    + json.dumps({'received': source['time'].time() - 301, 'event': stale}) + '\n{"cut short')
+    queue = asyncio.Queue()
+
+    async def run():
+        task = asyncio.ensure_future(source['main'](queue, {'port': 0, 'secret': SECRET, 'account_id': ACCOUNT,
+                                                            'spool_file': str(path)}))
+        try:
+            return await asyncio.wait_for(queue.get(), 10)
+        finally:
+            task.cancel()
+
+    caplog.set_level(logging.INFO, LOGGER)
+    resent = asyncio.run(run())
+    assert resent == dict(event, meta=dict(event['meta'], spooled=True))
+    assert 'Sending again the 1 alerts accepted within the replay window before the restart' in caplog.text
+    assert len(path.read_text().splitlines()) == 1

@@ -381,12 +381,16 @@ def test_stop_pending_full_capture_and_refuse_simple(sim):
 # Limits
 
 def test_one_simple_capture_per_minute(sim):
-    sim.create(simple_body())
+    # collect-pcaps.mdx: one sampled capture a minute for the account, whatever its filter: another target's capture
+    # 59 s later is refused too (the rulebook's queue relies on nothing more lenient).
+    sim.create(simple_body(filter_v1={'destination_address': '203.0.113.1'}))
     sim.advance(20)
     reply = sim.api('POST', body=simple_body())
     assert_failure(reply, 429, 1008)
     assert int(reply.header('Retry-After')) >= 1
-    sim.advance(40)
+    sim.advance(39)
+    assert_failure(sim.api('POST', body=simple_body(filter_v1={'destination_address': '203.0.113.2'})), 429, 1008)
+    sim.advance(1)
     sim.create(simple_body())
     # Other account, own limit.
     other = sim.request('POST', '/client/v4/accounts/%s/pcaps' % SECOND_ACCOUNT, body=simple_body())

@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
 import ssl
 import time
@@ -92,6 +93,16 @@ options:
     type: str
   keyfile:
     description: Private key for O(certfile).
+    type: str
+  spool_file:
+    description:
+      - The file (mode 0600, in a directory created with mode 0700) in which every accepted alert is kept for
+        O(replay_window) seconds, so that nothing is lost or replayed across a restart - at start, the source sends
+        the alerts of the spool again (with C(meta.spooled) true - the filter C(cloudflare.pcap.attack_alert) captures
+        those whose capture had not been requested, and no other) and refuses their replays.
+      - Empty or not given - the environment variable C(CLOUDFLARE_PCAP_SPOOL_FILE), else
+        C(cloudflare.pcap/notification_webhook.spool) under C($XDG_STATE_HOME), or under C(~/.local/state).
+      - It holds the alerts (addresses, account), never a header.
     type: str
 """
 
@@ -197,7 +208,11 @@ class ReplayGuard:
         key = (payload.get('alert_correlation_id'), ts)
         if key in self.seen:
             raise Refused(409, 'a replay: alert %s of ts %s was accepted before' % key)
-        self.seen[key] = ts
+        self.remember(payload)
+
+    def remember(self, payload):
+        """An alert accepted: by this run, or by the one before a restart (the spool)."""
+        self.seen[(payload.get('alert_correlation_id'), payload.get('ts'))] = payload.get('ts')
 
 
 class BoundedPut:
@@ -222,14 +237,102 @@ class BoundedPut:
             self.putting -= 1
 
 
+SPOOL_FILE_VARIABLE = 'CLOUDFLARE_PCAP_SPOOL_FILE'
+SPOOL_FILE_NAME = os.path.join('cloudflare.pcap', 'notification_webhook.spool')
+
+
+def spool_path(given):
+    if given:
+        return given
+    if os.environ.get(SPOOL_FILE_VARIABLE):
+        return os.environ[SPOOL_FILE_VARIABLE]
+    base = os.environ.get('XDG_STATE_HOME') or os.path.join(os.path.expanduser('~'), '.local', 'state')
+    return os.path.join(base, SPOOL_FILE_NAME)
+
+
+class Spool:
+    """The alerts accepted within the last `window` seconds, one JSON line each ({"received", "event"}) in a file
+    readable by its owner alone: sent again after a restart, and the replay memory of the next run."""
+
+    def __init__(self, path, window, clock=time.time):
+        self.path = path
+        self.window = window
+        self.clock = clock
+        self.entries = []
+
+    def load(self):
+        """The events of the spool still within the window; the file is written anew with them alone."""
+        try:
+            with open(self.path, encoding='utf-8') as handle:
+                lines = handle.readlines()
+        except FileNotFoundError:
+            lines = []
+        except (OSError, UnicodeDecodeError) as exc:
+            logger.warning('Cannot read the spool %s, starting without it: %s', self.path, exc)
+            lines = []
+        now = self.clock()
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short when the rulebook stopped
+            if isinstance(entry, dict) and isinstance(entry.get('event'), dict) \
+                    and isinstance(entry.get('received'), (int, float)) and now - entry['received'] <= self.window:
+                self.entries.append(entry)
+        self._rewrite()
+        return [entry['event'] for entry in self.entries]
+
+    def add(self, event):
+        """Keep an accepted event, before it goes to the rules: appended, or the file written anew without the
+        entries that left the window."""
+        now = self.clock()
+        entry = {'received': now, 'event': event}
+        if self.entries and now - self.entries[0]['received'] > self.window:
+            self.entries = [old for old in self.entries if now - old['received'] <= self.window]
+            self.entries.append(entry)
+            self._rewrite()
+            return
+        self.entries.append(entry)
+        self._open_private('a').write(json.dumps(entry) + '\n')
+
+    def _open_private(self, mode):
+        directory = os.path.dirname(self.path) or '.'
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if mode == 'a' else os.O_TRUNC)
+        return _Closing(os.fdopen(os.open(self.path, flags, 0o600), mode, encoding='utf-8'))
+
+    def _rewrite(self):
+        temporary = '%s.%d.tmp' % (self.path, os.getpid())
+        saved_path, self.path = self.path, temporary
+        try:
+            self._open_private('w').write(''.join(json.dumps(entry) + '\n' for entry in self.entries))
+        finally:
+            self.path = saved_path
+        os.replace(temporary, self.path)
+
+
+class _Closing:
+    """A file written once and closed at once."""
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    def write(self, text):
+        with self.handle:
+            self.handle.write(text)
+
+
 def make_event(endpoint, headers, payload):
     kept = dict((name, value) for name, value in headers.items() if name.lower() not in DROPPED_HEADERS)
     return {'payload': payload, 'meta': {'endpoint': endpoint, 'headers': kept}}
 
 
 def make_app(queue, secret, account_id, replay_window=DEFAULT_REPLAY_WINDOW, trusted_proxies=(),
-             client_address_header='X-Forwarded-For', max_queued_events=DEFAULT_MAX_QUEUED_EVENTS, clock=time.time):
+             client_address_header='X-Forwarded-For', max_queued_events=DEFAULT_MAX_QUEUED_EVENTS, clock=time.time,
+             spool=None):
     guard = ReplayGuard(account_id, replay_window, clock)
+    for entry in spool.entries if spool else ():
+        guard.remember(entry['event'].get('payload') or {})
     events = BoundedPut(queue, max_queued_events)
     proxies = [ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies]
 
@@ -251,7 +354,10 @@ def make_app(queue, secret, account_id, replay_window=DEFAULT_REPLAY_WINDOW, tru
         if not isinstance(payload, dict):
             raise Refused(400, 'the body is not a JSON object')
         guard.check(payload)
-        await events.put(make_event(request.match_info['endpoint'], request.headers, payload))
+        event = make_event(request.match_info['endpoint'], request.headers, payload)
+        if spool is not None and 'alert_type' in payload:
+            spool.add(event)
+        await events.put(event)
 
     async def receive(request):
         try:
@@ -318,7 +424,15 @@ def settings(args):
 
 
 async def main(queue, args):
-    runner = web.AppRunner(make_app(queue, **settings(args)))
+    checked = settings(args)
+    spool = Spool(spool_path(args.get('spool_file')), checked['replay_window'])
+    accepted_before = spool.load()
+    runner = web.AppRunner(make_app(queue, spool=spool, **checked))
+    if accepted_before:
+        logger.info('Sending again the %d alerts accepted within the replay window before the restart (spool %s)',
+                    len(accepted_before), spool.path)
+    for event in accepted_before:
+        await queue.put(dict(event, meta=dict(event.get('meta') or {}, spooled=True)))
     await runner.setup()
     site = web.TCPSite(runner, args.get('host') or '127.0.0.1', int(args['port']), ssl_context=ssl_context(args))
     await site.start()

@@ -469,3 +469,48 @@ def test_tls_verification_is_on_by_default(stub_api, connection_args, capsys, mo
     assert not failed and len(verify_values) == 2
     # True, or a CA bundle path where REQUESTS_CA_BUNDLE is set; never off.
     assert all(value not in (False, None) for value in verify_values)
+
+
+@pytest.fixture
+def slept(monkeypatch, stub_api):
+    """The module's clock, from 1796047600, moves only when it sleeps: each sleep as (seconds, requests sent before)."""
+    clock = {'now': 1796047600.0}
+    slept = []
+
+    def sleep(seconds):
+        slept.append((seconds, len(stub_api.requests)))
+        clock['now'] += seconds
+
+    monkeypatch.setattr(capture_request.time, 'time', lambda: clock['now'])
+    monkeypatch.setattr(capture_request.time, 'sleep', sleep)
+    return slept
+
+
+def test_not_before_waits_until_then_and_sends_nothing_before(stub_api, connection_args, capsys, slept):
+    """The start slot a queue gave the request: the first request (the list) goes out once it has come."""
+    stub_api.add(listed(), created())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           not_before=1796047665.5), capsys)
+    assert not failed, result
+    # Nothing went out before the wait, both requests after it.
+    assert slept == [(65.5, 0)] and len(stub_api.requests) == 2
+    # A slot in the past requests at once; one more than a day ahead is a mistake and requests nothing.
+    stub_api.add(listed(), created())
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           not_before=1796047000.0), capsys)
+    assert not failed and slept == [(65.5, 0)]
+    failed, result = run_module(capture_request.main, dict(connection_args, time_limit=60, packet_limit=100,
+                                                           not_before=1796047665.5 * 1000), capsys)
+    assert failed and 'more than 24 hours ahead; nothing was requested' in result['msg']
+    assert len(stub_api.requests) == 4
+
+
+def test_requests_that_share_a_spacing_file_are_spaced_apart(stub_api, connection_args, capsys, slept, tmp_path):
+    args = dict(connection_args, time_limit=60, packet_limit=100, not_before=1796047600.0,
+                spacing_file=str(tmp_path / 'account.spacing'), spacing=4.0)
+    for _run in range(2):
+        stub_api.add(listed(), created())
+        failed, result = run_module(capture_request.main, args, capsys)
+        assert not failed, result
+    # The second start had come (a late process), but the first request was recorded: 4 s later, not at once.
+    assert slept == [(4.0, 2)] and len(stub_api.requests) == 4
