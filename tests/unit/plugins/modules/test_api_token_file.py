@@ -8,7 +8,6 @@ server on loopback: the token is sent, never shown, and a file that cannot be tr
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -23,11 +22,10 @@ FILE_TOKEN = 'file-token-0123456789abcdef0123456789abcdef'
 
 
 def token_file(folder, content=FILE_TOKEN + '\n', mode=0o600):
-    path = str(folder / 'api_token')
-    with open(path, 'w', encoding='ascii') as handle:
-        handle.write(content)
-    os.chmod(path, mode)
-    return path
+    path = folder / 'api_token'
+    path.write_text(content, encoding='utf-8')
+    path.chmod(mode)
+    return str(path)
 
 
 @pytest.fixture
@@ -82,10 +80,7 @@ def test_the_token_of_the_file_is_censored_in_anything_the_module_returns(file_a
 ], ids=['world-readable', 'world-writable', 'empty', 'only a newline', 'two words', 'not ASCII'])
 def test_a_file_that_cannot_be_trusted_is_refused_before_any_request(stub_api, file_args, capsys, tmp_path, content,
                                                                     mode, message):
-    path = str(tmp_path / 'api_token')
-    with open(path, 'w', encoding='utf-8') as handle:
-        handle.write(content)
-    os.chmod(path, mode)
+    path = token_file(tmp_path, content, mode)
     failed, result = run_module(capture_info.main, dict(file_args, api_token_file=path), capsys)
     assert failed
     assert re.match(message.format(path=path), result['msg']), result['msg']
