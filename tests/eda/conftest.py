@@ -186,25 +186,34 @@ def simulator(tmp_path_factory):
         stop(process)
 
 
-@pytest.fixture(scope='module')
-def rulebook(prerequisites, simulator, tmp_path_factory):
-    work = tmp_path_factory.mktemp('eda')
+def write_private_file(path, text):
+    """A file only its owner can read, as the guide keeps the webhook secret and the API token."""
+    descriptor = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, 'w', encoding='ascii') as handle:
+        handle.write(text + '\n')
+    return str(path)
+
+
+def start_rulebook(work, simulator, variables, environment=None, cwd=None):
+    """ansible-rulebook set up as the guide (docs/docsite/rst/eda.rst) says: the webhook secret and the API token in
+    files of mode 0600 (webhook_secret_file, CLOUDFLARE_API_TOKEN_FILE), never in the environment, which
+    ansible-runner writes into each playbook run's artifacts. Returns (process, log path, secret)."""
     # ansible-rulebook finds cloudflare.pcap (rulebook, source, filter, the playbook cloudflare.pcap.attack_capture,
     # role) through ansible-galaxy on this path; it runs in another directory, so no path is relative to the checkout.
     collection_dir = work / 'collections' / 'ansible_collections' / 'cloudflare'
     collection_dir.mkdir(parents=True)
     os.symlink(REPO_ROOT, str(collection_dir / 'pcap'))
-    dest_dir = str(work / 'captures')
     inventory = work / 'inventory.yml'
     inventory.write_text('all:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
                          '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n', encoding='utf-8')
-    port = free_port()
-    variables = work / 'vars.yml'
-    variables.write_text(json.dumps({'webhook_port': port, 'capture_dest_dir': dest_dir,
-                                     'capture_time_limit': 60, 'capture_packet_limit': 200}), encoding='utf-8')
     secret = 'eda-test-' + secrets.token_hex(16)
+    secrets_dir = work / 'secrets'
+    secrets_dir.mkdir(mode=0o700)
+    variables = dict(variables, webhook_secret_file=write_private_file(secrets_dir / 'webhook_secret', secret))
+    variables_file = work / 'vars.yml'
+    variables_file.write_text(json.dumps(variables), encoding='utf-8')
     bin_dir = os.path.dirname(find_program('ansible-rulebook'))
-    env = dict(os.environ)
+    env = dict((name, value) for name, value in os.environ.items() if not name.startswith('CLOUDFLARE_'))
     env.update({
         'PATH': os.pathsep.join([bin_dir, os.path.dirname(find_java()), env.get('PATH', '')]),
         'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections'),
@@ -212,19 +221,34 @@ def rulebook(prerequisites, simulator, tmp_path_factory):
         'ANSIBLE_LOCAL_TEMP': str(work / 'ansible-tmp'),
         # The filter's memory of captured targets (a state file) stays with this run, not in the user's home.
         'XDG_STATE_HOME': str(work / 'state'),
-        'CLOUDFLARE_WEBHOOK_SECRET': secret,
-        'CLOUDFLARE_API_TOKEN': TOKEN,
+        'CLOUDFLARE_API_TOKEN_FILE': write_private_file(secrets_dir / 'api_token', TOKEN),
         'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
         'CLOUDFLARE_BASE_URL': simulator.base_url,
     })
+    env.update(environment or {})
     log_path = str(work / 'ansible-rulebook.log')
     with open(log_path, 'wb') as log:
         process = subprocess.Popen([os.path.join(bin_dir, 'ansible-rulebook'), '-v', '-r', RULEBOOK, '-i', str(inventory),
-                                    '--env-vars', 'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables)],
-                                   cwd=str(work), env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                    '--env-vars', 'CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables_file)],
+                                   cwd=str(cwd or work), env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
     try:
-        wait_until('ansible-rulebook to listen on 127.0.0.1:%d (the JVM starts first)' % port, lambda: accepts(port),
-                   RULEBOOK_START_TIMEOUT, process, log_path)
+        wait_until('ansible-rulebook to listen on 127.0.0.1:%d (the JVM starts first)' % variables['webhook_port'],
+                   lambda: accepts(variables['webhook_port']), RULEBOOK_START_TIMEOUT, process, log_path)
+    except BaseException:
+        stop(process)
+        raise
+    return process, log_path, secret
+
+
+@pytest.fixture(scope='module')
+def rulebook(prerequisites, simulator, tmp_path_factory):
+    work = tmp_path_factory.mktemp('eda')
+    dest_dir = str(work / 'captures')
+    port = free_port()
+    process, log_path, secret = start_rulebook(work, simulator, {'webhook_port': port, 'capture_dest_dir': dest_dir,
+                                                                 'capture_time_limit': 60, 'capture_packet_limit': 200})
+    try:
         yield Rulebook(process, port, log_path, dest_dir, secret)
     finally:
         stop(process)
