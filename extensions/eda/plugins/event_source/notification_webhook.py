@@ -63,7 +63,7 @@ options:
   secret_file:
     description:
       - Path of a file that holds the secret (surrounding whitespace and the trailing newline are ignored), read
-        once when the source starts.
+        once when the source starts. A leading C(~) is the user's home directory.
       - Other users must neither read nor write the file (for example mode C(0600) or C(0400)); the source refuses
         to start otherwise.
     type: str
@@ -302,7 +302,7 @@ def webhook_secret(args):
                          'would be refused' % ('not both' if given else 'got neither'))
     if given == ['secret']:
         return str(args['secret']).strip()
-    path = str(args['secret_file']).strip()
+    path = os.path.expanduser(str(args['secret_file']).strip())
     try:
         mode = os.stat(path).st_mode
         if not stat.S_ISREG(mode):
