@@ -79,7 +79,7 @@ def test_the_token_of_the_file_is_censored_in_anything_the_module_returns(file_a
     ('t\u00f6ken\n', 0o600, r'api_token_file: {path} holds characters that no API token has \(not ASCII\)'),
 ], ids=['world-readable', 'world-writable', 'empty', 'only a newline', 'two words', 'not ASCII'])
 def test_a_file_that_cannot_be_trusted_is_refused_before_any_request(stub_api, file_args, capsys, tmp_path, content,
-                                                                    mode, message):
+                                                                     mode, message):
     path = token_file(tmp_path, content, mode)
     failed, result = run_module(capture_info.main, dict(file_args, api_token_file=path), capsys)
     assert failed
@@ -107,7 +107,7 @@ def test_a_path_that_is_no_token_file_is_refused_before_any_request(stub_api, fi
      'parameters are mutually exclusive: api_token_file|api_email, api_token_file|api_key'),
 ], ids=['token and file', 'token from the environment and file', 'global key and file'])
 def test_the_file_and_another_credential_are_refused_before_any_request(stub_api, file_args, capsys, tmp_path,
-                                                                         monkeypatch, given, environment, message):
+                                                                        monkeypatch, given, environment, message):
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
     args = dict(file_args, api_token_file=token_file(tmp_path), **given)
