@@ -121,3 +121,10 @@ def test_no_credential_at_all_names_the_file_option(stub_api, file_args, capsys)
     failed, result = run_module(capture_info.main, file_args, capsys)
     assert failed and result['msg'] == 'one of the following is required: api_token, api_token_file, api_email, api_key'
     assert stub_api.requests == []
+
+
+def test_an_empty_path_from_the_environment_is_refused_before_any_request(stub_api, file_args, capsys, monkeypatch):
+    monkeypatch.setenv('CLOUDFLARE_API_TOKEN_FILE', '')  # exported but not set, as a script may leave it
+    failed, result = run_module(capture_info.main, file_args, capsys)
+    assert failed and result['msg'] == 'api_token_file: is empty; set it, or leave it out'
+    assert stub_api.requests == []
