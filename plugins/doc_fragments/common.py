@@ -17,8 +17,19 @@ options:
       - The token needs the C(Magic Firewall Packet Captures - Write PCAPs API) permission to create, stop or
         change captures and buckets, or the C(Read PCAPs API) permission to read them.
       - If not set, the environment variable E(CLOUDFLARE_API_TOKEN) is used.
-      - Use either O(api_token), or O(api_email) with O(api_key); not both.
+      - Use one of O(api_token), O(api_token_file), or O(api_email) with O(api_key).
     type: str
+  api_token_file:
+    description:
+      - Path of a file that holds the Cloudflare API token (one line; a trailing newline is ignored), read on the
+        host the module runs on. The token is used as O(api_token) is, and never shows in the task's output.
+      - Other users must neither read nor write the file (for example mode C(0600) or C(0400)); the module
+        refuses it otherwise, before any request.
+      - If not set, the environment variable E(CLOUDFLARE_API_TOKEN_FILE) is used.
+      - Use it instead of O(api_token) or E(CLOUDFLARE_API_TOKEN) where the environment is written to disk, as
+        ansible-runner (run by ansible-rulebook) does in its C(artifacts/*/command) file.
+      - Mutually exclusive with O(api_token), O(api_email) and O(api_key).
+    type: path
   api_email:
     description:
       - E-mail address of the Cloudflare user, sent as C(X-Auth-Email) with O(api_key) (legacy global API key

@@ -12,7 +12,9 @@ __metaclass__ = type
 
 import importlib.util
 import ipaddress
+import os
 import re
+import stat
 from urllib.parse import urlsplit
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
@@ -28,6 +30,8 @@ from ansible_collections.cloudflare.pcap.plugins.module_utils._api.errors import
 # Declared once for every module; documented in plugins/doc_fragments/common.py (kept in sync by sanity tests).
 COMMON_ARGUMENT_SPEC = dict(
     api_token=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_TOKEN'])),
+    # A path, not a secret: the token stays out of the environment, which ansible-runner writes to disk.
+    api_token_file=dict(type='path', no_log=False, fallback=(env_fallback, ['CLOUDFLARE_API_TOKEN_FILE'])),
     api_email=dict(type='str', fallback=(env_fallback, ['CLOUDFLARE_EMAIL'])),
     api_key=dict(type='str', no_log=True, fallback=(env_fallback, ['CLOUDFLARE_API_KEY'])),
     # Required, through the option or CLOUDFLARE_ACCOUNT_ID: ansible-core applies the fallback before the check.
@@ -44,8 +48,9 @@ COMMON_ARGUMENT_SPEC = dict(
 # Declared for every module that takes the connection options. ansible-core applies the env fallbacks before these
 # checks, so CLOUDFLARE_API_TOKEN and the others count as given.
 COMMON_CONSTRAINTS = dict(
-    required_one_of=[['api_token', 'api_email', 'api_key']],
-    mutually_exclusive=[['api_token', 'api_email'], ['api_token', 'api_key']],
+    required_one_of=[['api_token', 'api_token_file', 'api_email', 'api_key']],
+    mutually_exclusive=[['api_token', 'api_token_file'], ['api_token', 'api_email'], ['api_token', 'api_key'],
+                        ['api_token_file', 'api_email'], ['api_token_file', 'api_key']],
     required_together=[['api_email', 'api_key']],
 )
 
@@ -59,6 +64,7 @@ class PcapModule(AnsibleModule):
     checks of the connection options' values, the client, and one way to fail on an API error."""
 
     _client = None
+    _api_token = None
 
     def __init__(self, argument_spec, requires_jsonschema=False, connection=True, **kwargs):
         if connection:
@@ -80,6 +86,8 @@ class PcapModule(AnsibleModule):
     def _check_connection_options(self):
         """The values of the connection options; which of them are given is declared in COMMON_CONSTRAINTS."""
         params = self.params
+        if params['api_token_file'] is not None:
+            self._api_token = self._read_token_file(params['api_token_file'])
         for option in ('api_token', 'api_key', 'api_email'):
             # An empty value usually comes from a variable or an environment variable that is not set.
             if params[option] == '':
@@ -101,6 +109,38 @@ class PcapModule(AnsibleModule):
         if not params['validate_certs']:
             self.warn('validate_certs=false: TLS certificates of %s are not checked; anyone on the path can read '
                       'your API credentials. Use it only against a trusted test endpoint.' % params['base_url'])
+
+    def _read_token_file(self, path):
+        """The token in `path`, a file that other users can neither read nor write. The token stays out of
+        self.params, so that the module's invocation shows the path alone, and is censored in every message."""
+        if not path:
+            self.fail_json(msg='api_token_file: is empty; set it, or leave it out')
+        try:
+            mode = os.stat(path).st_mode
+        except (IOError, OSError) as error:
+            self.fail_json(msg='api_token_file: cannot read %s: %s' % (path, error.strerror or error))
+        if not stat.S_ISREG(mode):
+            self.fail_json(msg='api_token_file: %s is not a regular file' % path)
+        if mode & (stat.S_IROTH | stat.S_IWOTH):
+            self.fail_json(msg='api_token_file: %s can be read or written by other users (mode %04o); make it '
+                               'readable by its owner alone (chmod 600)' % (path, stat.S_IMODE(mode)))
+        try:
+            with open(path, 'rb') as handle:
+                content = handle.read()
+        except (IOError, OSError) as error:
+            self.fail_json(msg='api_token_file: cannot read %s: %s' % (path, error.strerror or error))
+        try:
+            # One trailing newline is how editors and `echo` end a file; any other whitespace is refused below.
+            token = content.decode('ascii').rstrip('\r\n')
+        except UnicodeDecodeError:
+            self.fail_json(msg='api_token_file: %s holds characters that no API token has (not ASCII)' % path)
+        if not token:
+            self.fail_json(msg='api_token_file: %s is empty; put the API token in it' % path)
+        self.no_log_values.add(token)
+        if _UNSENDABLE.search(token):
+            self.fail_json(msg='api_token_file: the token in %s contains whitespace or control characters; remove '
+                               'them' % path)
+        return token
 
     def _check_cleartext(self, base_url, allowed):
         """Credentials go in clear text over http://; only to this machine, unless the user says so."""
@@ -133,7 +173,7 @@ class PcapModule(AnsibleModule):
             self._client = CloudflareClient(
                 account_id=params['account_id'],
                 base_url=params['base_url'],
-                api_token=params['api_token'],
+                api_token=params['api_token'] or self._api_token,
                 api_email=params['api_email'],
                 api_key=params['api_key'],
                 timeout=params['timeout'],

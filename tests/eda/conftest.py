@@ -189,28 +189,44 @@ def simulator(tmp_path_factory):
         stop(process)
 
 
+def write_private_file(path, text):
+    """A file only its owner can read, as the guide keeps the webhook secret and the API token."""
+    descriptor = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, 'w', encoding='ascii') as handle:
+        handle.write(text + '\n')
+    return str(path)
+
+
 class RulebookSetup:
     """Everything one ansible-rulebook run needs, in `work`: started again with the same port, state and spool, it is
     the same service after a restart."""
 
-    def __init__(self, work, simulator, time_limit=60):
+    def __init__(self, work, simulator, time_limit=60, dest_dir=None, environment=None, cwd=None):
         self.work = work
+        self.cwd = str(cwd or work)
         # ansible-rulebook finds cloudflare.pcap (rulebook, source, filter, the playbook cloudflare.pcap.attack_capture,
         # role) through ansible-galaxy on this path; it runs in another directory, so no path is relative to the checkout.
         collection_dir = work / 'collections' / 'ansible_collections' / 'cloudflare'
         collection_dir.mkdir(parents=True)
         os.symlink(REPO_ROOT, str(collection_dir / 'pcap'))
-        self.dest_dir = str(work / 'captures')
+        self.dest_dir = str(dest_dir or work / 'captures')
         inventory = work / 'inventory.yml'
         inventory.write_text('all:\n  hosts:\n    localhost:\n      ansible_connection: local\n'
                              '      ansible_python_interpreter: "{{ ansible_playbook_python }}"\n', encoding='utf-8')
         self.port = free_port()
-        variables = work / 'vars.yml'
-        variables.write_text(json.dumps({'webhook_port': self.port, 'capture_dest_dir': self.dest_dir,
-                                         'capture_time_limit': time_limit, 'capture_packet_limit': 200}), encoding='utf-8')
+        # As the guide (docs/docsite/rst/eda.rst) says: the webhook secret and the API token in files of mode 0600
+        # (webhook_secret_file, CLOUDFLARE_API_TOKEN_FILE), never in the environment, which ansible-runner writes into
+        # each playbook run's artifacts.
         self.secret = 'eda-test-' + secrets.token_hex(16)
+        secrets_dir = work / 'secrets'
+        secrets_dir.mkdir(mode=0o700)
+        variables = work / 'vars.yml'
+        variables.write_text(json.dumps({
+            'webhook_port': self.port, 'capture_dest_dir': self.dest_dir, 'capture_time_limit': time_limit,
+            'capture_packet_limit': 200,
+            'webhook_secret_file': write_private_file(secrets_dir / 'webhook_secret', self.secret)}), encoding='utf-8')
         self.bin_dir = os.path.dirname(find_program('ansible-rulebook'))
-        self.env = dict(os.environ)
+        self.env = dict((name, value) for name, value in os.environ.items() if not name.startswith('CLOUDFLARE_'))
         self.env.update({
             'PATH': os.pathsep.join([self.bin_dir, os.path.dirname(find_java()), self.env.get('PATH', '')]),
             'ANSIBLE_COLLECTIONS_PATH': str(work / 'collections'),
@@ -219,14 +235,14 @@ class RulebookSetup:
             # The filter's memory of captured targets (a state file) and the source's spool stay with this run, not
             # in the user's home.
             'XDG_STATE_HOME': str(work / 'state'),
-            'CLOUDFLARE_WEBHOOK_SECRET': self.secret,
-            'CLOUDFLARE_API_TOKEN': TOKEN,
+            'CLOUDFLARE_API_TOKEN_FILE': write_private_file(secrets_dir / 'api_token', TOKEN),
             'CLOUDFLARE_ACCOUNT_ID': ACCOUNT,
             'CLOUDFLARE_BASE_URL': simulator.base_url,
             'CLOUDFLARE_PCAP_TEST_MINUTE': str(TEST_MINUTE),
         })
+        self.env.update(environment or {})
         self.argv = [os.path.join(self.bin_dir, 'ansible-rulebook'), '-v', '-r', RULEBOOK, '-i', str(inventory),
-                     '--env-vars', 'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables)]
+                     '--env-vars', 'CLOUDFLARE_ACCOUNT_ID', '--vars', str(variables)]
         self.runs = 0
 
     def start(self):
@@ -234,7 +250,7 @@ class RulebookSetup:
         self.runs += 1
         log_path = str(self.work / ('ansible-rulebook.log' if self.runs == 1 else 'ansible-rulebook-%d.log' % self.runs))
         with open(log_path, 'wb') as log:
-            process = subprocess.Popen(self.argv, cwd=str(self.work), env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            process = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         try:
             wait_until('ansible-rulebook to listen on 127.0.0.1:%d (the JVM starts first)' % self.port,

@@ -204,10 +204,9 @@ def test_when_the_queue_is_full_posts_are_answered_503_with_retry_after(source, 
 
 @pytest.mark.parametrize('args, message', [
     ({'port': 1, 'secret': SECRET}, '"account_id" must be the Cloudflare account the captures are made in'),
-    ({'port': 1, 'secret': SECRET, 'account_id': ''}, 'pass it to the rulebook (--env-vars '
-                                                      'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID)'),
+    ({'port': 1, 'secret': SECRET, 'account_id': ''}, 'pass it to the rulebook (--env-vars CLOUDFLARE_ACCOUNT_ID)'),
     ({'port': 1, 'secret': SECRET, 'account_id': 'not-an-account'}, '32 hexadecimal characters'),
-    ({'port': 1, 'secret': ' ', 'account_id': ACCOUNT}, '"secret" must be'),
+    ({'port': 1, 'secret': ' ', 'account_id': ACCOUNT}, 'give exactly one of "secret" and "secret_file"'),
     ({'port': 1, 'secret': SECRET, 'account_id': ACCOUNT, 'trusted_proxies': ['proxy.example']},
      '"trusted_proxies": \'proxy.example\' is no address or network'),
     ({'port': 1, 'secret': SECRET, 'account_id': ACCOUNT, 'max_queued_events': 0}, '"max_queued_events" must be'),
@@ -217,6 +216,42 @@ def test_settings_that_cannot_work_are_refused_with_a_clear_message(source, args
     with pytest.raises(ValueError) as refused:
         source['settings'](args)
     assert message in str(refused.value)
+
+
+def write_secret_file(folder, content=SECRET + '\n', mode=0o600):
+    path = str(folder / 'webhook_secret')
+    with open(path, 'w', encoding='utf-8') as handle:
+        handle.write(content)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.mark.parametrize('mode', [0o600, 0o400, 0o640])
+def test_the_secret_comes_from_a_file_that_other_users_cannot_read(source, tmp_path, mode):
+    path = write_secret_file(tmp_path, mode=mode)
+    # What the rulebooks pass when the secret is in a file: CLOUDFLARE_WEBHOOK_SECRET is not set.
+    settings = source['settings']({'port': 1, 'secret': '', 'secret_file': path, 'account_id': ACCOUNT})
+    assert settings['secret'] == SECRET
+
+
+@pytest.mark.parametrize('args, content, mode, message', [
+    ({'secret': SECRET}, SECRET, 0o600, 'give exactly one of "secret" and "secret_file" (the webhook destination\'s '
+                                        'secret, or a file that holds it), not both'),
+    ({'secret': ''}, SECRET, 0o644, '"secret_file": {path} can be read or written by other users (mode 0644); make '
+                                    'it readable by its owner alone (chmod 600)'),
+    ({'secret': ''}, SECRET, 0o606, '"secret_file": {path} can be read or written by other users (mode 0606)'),
+    ({'secret': ''}, ' \n', 0o600, '"secret_file": {path} is empty'),
+    ({'secret': ''}, None, None, '"secret_file": cannot read {path}: No such file or directory'),
+    ({'secret': '', 'secret_file': ''}, None, None, 'give exactly one of "secret" and "secret_file" (the webhook '
+                                                    'destination\'s secret, or a file that holds it), got neither'),
+], ids=['both', 'world-readable', 'world-writable', 'empty', 'missing', 'neither'])
+def test_a_secret_file_that_cannot_be_trusted_refuses_to_start(source, tmp_path, args, content, mode, message):
+    path = write_secret_file(tmp_path, content, mode) if content is not None else str(tmp_path / 'missing')
+    args = dict({'port': 1, 'account_id': ACCOUNT, 'secret_file': path}, **args)
+    with pytest.raises(ValueError) as refused:
+        source['settings'](args)
+    assert str(refused.value).startswith('cloudflare.pcap.notification_webhook: ' + message.format(path=path))
+    assert SECRET not in str(refused.value)
 
 
 def test_a_rulebook_without_the_account_refuses_to_start(source):
@@ -241,6 +276,9 @@ def test_the_rulebooks_listen_on_loopback_and_pass_the_account(name):
         args = yaml.safe_load(handle)[0]['sources'][0]['cloudflare.pcap.notification_webhook']
     assert args['host'] == "{{ webhook_host | default('127.0.0.1') }}"
     assert args['account_id'] == "{{ CLOUDFLARE_ACCOUNT_ID | default('') }}"
+    # The secret from a file, or from a variable: without one of them the source refuses to start.
+    assert args['secret_file'] == "{{ webhook_secret_file | default('') }}"
+    assert args['secret'] == "{{ CLOUDFLARE_WEBHOOK_SECRET | default('') }}"
 
 
 def test_accepted_alerts_are_spooled_privately_and_refused_as_replays_after_a_restart(source, tmp_path):

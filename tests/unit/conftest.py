@@ -14,8 +14,8 @@ from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, T
 @pytest.fixture(autouse=True)
 def no_cloudflare_environment(monkeypatch):
     # Env fallbacks would otherwise let a developer's own credentials leak into the tests.
-    for name in ('CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_EMAIL', 'CLOUDFLARE_API_KEY', 'CLOUDFLARE_ACCOUNT_ID',
-                 'CLOUDFLARE_BASE_URL'):
+    for name in ('CLOUDFLARE_API_TOKEN', 'CLOUDFLARE_API_TOKEN_FILE', 'CLOUDFLARE_EMAIL', 'CLOUDFLARE_API_KEY',
+                 'CLOUDFLARE_ACCOUNT_ID', 'CLOUDFLARE_BASE_URL'):
         monkeypatch.delenv(name, raising=False)
 
 

@@ -88,7 +88,7 @@ options:
 EXAMPLES = r"""
 - cloudflare.pcap.notification_webhook:
     port: 5000
-    secret: "{{ CLOUDFLARE_WEBHOOK_SECRET }}"
+    secret_file: /etc/eda/cloudflare-webhook-secret
   filters:
     - cloudflare.pcap.attack_alert:
         repeat_window: 60

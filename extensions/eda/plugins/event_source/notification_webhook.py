@@ -25,6 +25,7 @@ import logging
 import os
 import re
 import ssl
+import stat
 import time
 
 from aiohttp import web
@@ -53,9 +54,19 @@ options:
     type: int
     required: true
   secret:
-    description: The secret of the Cloudflare webhook destination, sent in C(cf-webhook-auth). Must not be empty.
+    description:
+      - The secret of the Cloudflare webhook destination, sent in C(cf-webhook-auth).
+      - Exactly one of O(secret) and O(secret_file) must be given (not empty). Prefer O(secret_file) - a secret in
+        ansible-rulebook's environment (C(--env-vars)) is written by ansible-runner into each playbook run's
+        C(artifacts/*/command) file, which an interrupted run leaves behind.
     type: str
-    required: true
+  secret_file:
+    description:
+      - Path of a file that holds the secret (surrounding whitespace and the trailing newline are ignored), read
+        once when the source starts. A leading C(~) is the user's home directory.
+      - Other users must neither read nor write the file (for example mode C(0600) or C(0400)); the source refuses
+        to start otherwise.
+    type: str
   account_id:
     description:
       - The Cloudflare account the captures are made in (C(CLOUDFLARE_ACCOUNT_ID)). An alert of another account is
@@ -110,7 +121,7 @@ EXAMPLES = r"""
 - cloudflare.pcap.notification_webhook:
     host: 127.0.0.1
     port: 5000
-    secret: "{{ CLOUDFLARE_WEBHOOK_SECRET }}"
+    secret_file: /etc/eda/cloudflare-webhook-secret
     account_id: "{{ CLOUDFLARE_ACCOUNT_ID }}"
 """
 
@@ -387,20 +398,45 @@ def ssl_context(args):
     return context
 
 
+def webhook_secret(args):
+    """The secret, from `secret` or from the file `secret_file`: exactly one of them, not empty."""
+    given = [name for name in ('secret', 'secret_file') if str(args.get(name) or '').strip()]
+    if len(given) != 1:
+        raise ValueError('cloudflare.pcap.notification_webhook: give exactly one of "secret" and "secret_file" (the '
+                         'webhook destination\'s secret, or a file that holds it), %s: without a secret every post '
+                         'would be refused' % ('not both' if given else 'got neither'))
+    if given == ['secret']:
+        return str(args['secret']).strip()
+    path = os.path.expanduser(str(args['secret_file']).strip())
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise ValueError('cloudflare.pcap.notification_webhook: "secret_file": %s is not a regular file' % path)
+        if mode & (stat.S_IROTH | stat.S_IWOTH):
+            raise ValueError('cloudflare.pcap.notification_webhook: "secret_file": %s can be read or written by other '
+                             'users (mode %04o); make it readable by its owner alone (chmod 600)'
+                             % (path, stat.S_IMODE(mode)))
+        with open(path, encoding='utf-8') as handle:
+            secret = handle.read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError('cloudflare.pcap.notification_webhook: "secret_file": cannot read %s: %s'
+                         % (path, getattr(error, 'strerror', None) or error.__class__.__name__))
+    if not secret:
+        raise ValueError('cloudflare.pcap.notification_webhook: "secret_file": %s is empty; put the webhook '
+                         'destination\'s secret in it' % path)
+    return secret
+
+
 def settings(args):
     """The source's arguments, checked: a ValueError that names the argument and what it must be."""
-    secret = args.get('secret')
-    if not isinstance(secret, str) or not secret.strip():
-        raise ValueError('cloudflare.pcap.notification_webhook: "secret" must be the webhook destination\'s secret, '
-                         'not empty: without it every post would be refused')
+    secret = webhook_secret(args)
     if 'port' not in args:
         raise ValueError('cloudflare.pcap.notification_webhook: "port" is required')
     account_id = str(args.get('account_id') or '').strip().lower()
     if not ACCOUNT_ID.match(account_id):
         raise ValueError('cloudflare.pcap.notification_webhook: "account_id" must be the Cloudflare account the '
                          'captures are made in (32 hexadecimal characters), to refuse alerts of other accounts: set '
-                         'CLOUDFLARE_ACCOUNT_ID and pass it to the rulebook (--env-vars '
-                         'CLOUDFLARE_WEBHOOK_SECRET,CLOUDFLARE_ACCOUNT_ID)')
+                         'CLOUDFLARE_ACCOUNT_ID and pass it to the rulebook (--env-vars CLOUDFLARE_ACCOUNT_ID)')
     trusted_proxies = args.get('trusted_proxies') or []
     if isinstance(trusted_proxies, str):
         # A rulebook's template may hand a list over as its text: "['10.0.0.1']", or "10.0.0.1, 10.0.0.2".
@@ -419,7 +455,7 @@ def settings(args):
             numbers[name] = 0
         if numbers[name] < 1:
             raise ValueError('cloudflare.pcap.notification_webhook: "%s" must be a whole number of 1 or more' % name)
-    return dict(secret=secret.strip(), account_id=account_id, trusted_proxies=[str(proxy) for proxy in trusted_proxies],
+    return dict(secret=secret, account_id=account_id, trusted_proxies=[str(proxy) for proxy in trusted_proxies],
                 client_address_header=args.get('client_address_header') or 'X-Forwarded-For', **numbers)
 
 

@@ -187,7 +187,7 @@ GLOBAL_KEY = 'global-api-key-0123456789abcdef'  # long enough not to be censored
 # words them; the env fallbacks count as given (ansible-core applies them before the checks).
 @pytest.mark.parametrize('remove, add, environment, message', [
     (['account_id'], {}, {}, 'missing required arguments: account_id'),
-    (['api_token'], {}, {}, 'one of the following is required: api_token, api_email, api_key'),
+    (['api_token'], {}, {}, 'one of the following is required: api_token, api_token_file, api_email, api_key'),
     ([], {'api_email': 'soc@example.com'}, {}, 'parameters are mutually exclusive: api_token|api_email'),
     ([], {}, {'CLOUDFLARE_API_KEY': GLOBAL_KEY}, 'parameters are mutually exclusive: api_token|api_key'),
     (['api_token'], {'api_email': 'soc@example.com'}, {}, 'parameters are required together: api_email, api_key'),
