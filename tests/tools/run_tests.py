@@ -63,28 +63,8 @@ import traceback
 from xml.etree import ElementTree
 
 import pipeline
+from matrix import ALL_STAGES, FULL_STAGES, MATRIX, MODULE_PYTHONS, PER_PYTHON_STAGES  # noqa: F401  (FULL_STAGES: read by the tests)
 from pipeline import PipelineError, Toolchain, log
-
-ALL_STAGES = ('sanity', 'units', 'simulator', 'runner', 'integration', 'contract', 'eda', 'build', 'lint')
-FULL_STAGES = ('sanity', 'units', 'integration', 'build')
-# What a release's second Python runs: sanity once per release is enough (see the docstring).
-PER_PYTHON_STAGES = ('units', 'integration', 'build')
-
-# The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0". The first one is
-# also the demo's (tests/tools/demo.py). The README's "Tested with" line follows this list (tests/tools/test_run_tests.py).
-MATRIX = (
-    Toolchain('2.19.*', '3.11', ALL_STAGES),
-    Toolchain('2.16.*', '3.11', FULL_STAGES),  # the oldest release claimed
-    Toolchain('2.17.*', '3.11', ('units',)),
-    Toolchain('2.18.*', '3.12', ('units',)),
-    Toolchain('2.20.*', '3.12', ('units',)),
-    Toolchain('2.21.*', '3.12', FULL_STAGES),  # the newest release, on its oldest Python
-    Toolchain('2.21.*', '3.13', PER_PYTHON_STAGES),  # and on a newer one
-)
-
-# The Pythons the modules claim (tests/config.yml: >=3.9). ansible-test runs the sanity tests compile and import on
-# every one of them that it supports and finds on PATH, so the sanity stage puts them all on PATH (from pyenv).
-MODULE_PYTHONS = ('3.9', '3.10', '3.11', '3.12', '3.13')
 
 # Skips that are expected, with the reason; any other skipped test counts as a failure of its stage. Keys are the
 # stage and an fnmatch pattern of the test's name (sanity: the JUnit name, e.g. "compile-python-3.8", also for an
@@ -136,10 +116,6 @@ STOP = threading.Event()  # set on Ctrl-C or SIGTERM: no stage starts any more
 STAGE_MINUTES = {'sanity': 2, 'units': 1.5, 'simulator': 0.3, 'runner': 0.1, 'integration': 5, 'contract': 1.5, 'eda': 1, 'build': 0.7,
                  'lint': 2}
 
-# pytest-timeout's per-test limit for the runner's own pytest runs (simulator, runner, contract); a test that hangs
-# fails after it instead of holding the run until CI kills it. ansible-test units runs pytest with its own ini file,
-# so the unit tests get theirs from tests/unit/conftest.py.
-PYTEST_TIMEOUT = 300
 
 
 @dataclasses.dataclass
@@ -186,7 +162,7 @@ class StageRunner:
 
     def ansible_test(self, command: str, *options: str, log_name: str = '') -> tuple[int, str]:
         """Run an ansible-test command in the copy; --venv makes ansible-test build its own virtualenvs from PyPI."""
-        pipeline.seed_ansible_test_pip(self.toolchain)
+        pipeline.seed_ansible_test_pip(self.toolchain.bin('python'), self.toolchain.python)
         return self.run_in_copy(log_name or command, [self.toolchain.bin('ansible-test'), command, '--venv', '--python', self.toolchain.python,
                                                       '--color', 'no'] + list(options))
 
@@ -200,7 +176,7 @@ class StageRunner:
         python_dirs = [os.path.dirname(pipeline.find_python(version)) for version in MODULE_PYTHONS]
         env = pipeline.toolchain_env(self.toolchain)
         env['PATH'] = os.pathsep.join([os.path.join(self.toolchain.venv_dir, 'bin')] + python_dirs + [env['PATH']])
-        pipeline.seed_ansible_test_pip(self.toolchain)
+        pipeline.seed_ansible_test_pip(self.toolchain.bin('python'), self.toolchain.python)
         # One sanity run at a time: it keeps both cores busy, and it builds virtualenvs that toolchains share
         # (~/.ansible/test/venv, keyed by their requirements) and must not build at the same time.
         with SANITY_LOCK:
@@ -257,7 +233,7 @@ class StageRunner:
         python = self.toolchain.bin('python')
         with pipeline.simulator(python, self.collection_dir, '%s-simulator-server.log' % self.toolchain.name) as running, \
                 pipeline.bucket_store(python, self.collection_dir, '%s-moto-server.log' % self.toolchain.name) as store:
-            write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running, store)
+            pipeline.write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running, store)
             # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
             returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error', *self.targets)
         return integration_counts(returncode, output, expected, hidden_targets(targets_dir))
@@ -314,8 +290,8 @@ class StageRunner:
         junit_path = os.path.join(self.collection_dir, 'tests', 'output', 'junit', 'pytest-%s.xml' % stage)
         with contextlib.suppress(FileNotFoundError):
             os.remove(junit_path)
-        returncode, _output = self.run_in_copy(stage, [python or self.toolchain.bin('python'), '-m', 'pytest', test_dir, '-p', 'no:cacheprovider',
-                                                       '--timeout', str(PYTEST_TIMEOUT), '--junit-xml', junit_path, '-rfEs'], **env)
+        returncode, _output = self.run_in_copy(stage, [python or self.toolchain.bin('python'), '-m', 'pytest', test_dir] + pipeline.pytest_options(junit_path),
+                                               **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
         return judged_counts(stage, returncode, passed, failed, skipped, 'pytest')
 
@@ -507,26 +483,6 @@ def case_id(case: ElementTree.Element, sanity: bool = False) -> str:
     module_end = next((index for index in range(len(parts), 0, -1) if parts[index - 1].startswith('test')), len(parts))
     path = '/'.join(parts[:module_end]) + '.py' if classname else ''
     return '::'.join(part for part in [path] + parts[module_end:] + [name] if part)
-
-
-def write_integration_config(path: str, running: pipeline.RunningSimulator, store: pipeline.RunningBucketStore | None = None) -> None:
-    """The variables every integration target gets (ansible-test passes this file as extra vars). With a bucket
-    store: moto's endpoint, keys and bucket."""
-    variables = {
-        'cloudflare_base_url': running.base_url,
-        'cloudflare_api_token': pipeline.SIMULATOR_API_TOKEN,
-        'cloudflare_api_email': pipeline.SIMULATOR_API_EMAIL,
-        'cloudflare_api_key': pipeline.SIMULATOR_API_KEY,
-        'cloudflare_account_id': pipeline.SIMULATOR_ACCOUNT_ID,
-        'simulator_url': running.admin_url,
-    }
-    if store is not None:
-        variables.update(bucket_store_url=store.url, bucket_store_access_key_id=store.access_key_id,
-                         bucket_store_secret_access_key=store.secret_access_key, bucket_store_bucket=store.bucket)
-    with open(path, 'w') as config:
-        config.write('# Written by tests/tools/run_tests.py for the simulator of this run.\n')
-        # A JSON string is a valid YAML double-quoted scalar.
-        config.writelines('%s: %s\n' % (name, json.dumps(value)) for name, value in variables.items())
 
 
 def install_contract_node_modules() -> None:

@@ -333,7 +333,7 @@ def test_home_and_the_ansible_test_cache_are_inside_the_project(monkeypatch, tmp
     (user_home / '.config' / 'pip').mkdir(parents=True)
     (user_home / '.config' / 'pip' / 'pip.conf').write_text('[global]\nindex-url = https://mirror.example/simple\n')
     monkeypatch.setenv('HOME', str(user_home))
-    for name in ('PYENV_ROOT', 'PIP_CONFIG_FILE', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'NPM_CONFIG_USERCONFIG'):
+    for name in ('PYENV_ROOT', 'PIP_CONFIG_FILE', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'NPM_CONFIG_USERCONFIG', 'CFPCAP_PROJECT_HOME'):
         monkeypatch.setenv(name, '')  # recorded, so that what isolate_home sets is undone after the test
         monkeypatch.delenv(name)
     pipeline.isolate_home()
