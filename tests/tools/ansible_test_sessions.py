@@ -107,22 +107,23 @@ def module_pythons_on_path() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def integration_services(python: str, log_prefix: str) -> Iterator[tuple[pipeline.RunningSimulator, pipeline.RunningBucketStore]]:
-    """The simulator and moto's S3 server, run by `python` from the checkout, for the duration of the block; both
-    are stopped when it ends, however it ends (their logs: build/logs/<log_prefix>-*.log)."""
-    with pipeline.simulator(python, pipeline.REPO_ROOT, '%s-simulator-server.log' % log_prefix) as running, \
-            pipeline.bucket_store(python, pipeline.REPO_ROOT, '%s-moto-server.log' % log_prefix) as store:
+def integration_services(python: str, collection_dir: str, log_prefix: str) -> Iterator[tuple[pipeline.RunningSimulator, pipeline.RunningBucketStore]]:
+    """The simulator and moto's S3 server, run by `python` from the collection copy (moto_service.py imports the
+    collection), for the duration of the block; both are stopped when it ends, however it ends (their logs:
+    build/logs/<log_prefix>-*.log)."""
+    with pipeline.simulator(python, collection_dir, '%s-simulator-server.log' % log_prefix) as running, \
+            pipeline.bucket_store(python, collection_dir, '%s-moto-server.log' % log_prefix) as store:
         yield running, store
 
 
 @dataclasses.dataclass
 class SessionRun:
-    """What one run of a session knows before ansible-test starts: the session's Python, and the servers."""
+    """One run of a session: what the callbacks in antsibull-nox's run need from the run around it."""
 
-    python: str = ''
-    python_version: str = ''
-    services: tuple[pipeline.RunningSimulator, pipeline.RunningBucketStore] | None = None
-    collection_dir: str = ''  # the copy that ansible-test runs in
+    planned: AnsibleTestSession
+    python: str  # the session virtualenv's
+    cleanup: contextlib.ExitStack  # closed when the run ends, however it ends: stops the servers
+    collection_dir: str = ''  # the copy that ansible-test runs in, once antsibull-nox made it
 
 
 def junit_dir(session_name: str) -> str:
@@ -132,11 +133,12 @@ def junit_dir(session_name: str) -> str:
 
 def before_ansible_test(run: SessionRun, collection_dir: str) -> None:
     """antsibull-nox's callback_before, in the collection copy (collection_dir) with ansible-core installed: the
-    offline pip bootstrap, and for integration the targets' configuration."""
+    offline pip bootstrap, and for integration the servers and the targets' configuration."""
     run.collection_dir = collection_dir
-    pipeline.seed_ansible_test_pip(run.python, run.python_version)
-    if run.services is not None:
-        pipeline.write_integration_config(os.path.join(collection_dir, 'tests', 'integration', 'integration_config.yml'), *run.services)
+    pipeline.seed_ansible_test_pip(run.python, run.planned.toolchain.python)
+    if run.planned.stage == 'integration':
+        services = run.cleanup.enter_context(integration_services(run.python, collection_dir, run.planned.name))
+        pipeline.write_integration_config(os.path.join(collection_dir, 'tests', 'integration', 'integration_config.yml'), *services)
 
 
 def after_ansible_test(collection_dir: str) -> None:
@@ -146,27 +148,23 @@ def after_ansible_test(collection_dir: str) -> None:
 
 
 def keep_junit(collection_dir: str, session_name: str) -> None:
-    """Copy the JUnit files that ansible-test wrote in the copy to junit_dir(session_name), replacing the last run's."""
-    kept = junit_dir(session_name)
-    shutil.rmtree(kept, ignore_errors=True)
+    """Copy the JUnit files that ansible-test wrote in the copy to junit_dir(session_name)."""
     written = os.path.join(collection_dir, 'tests', 'output', 'junit')
     if os.path.isdir(written):
-        shutil.copytree(written, kept)
+        shutil.copytree(written, junit_dir(session_name), dirs_exist_ok=True)
 
 
 @contextlib.contextmanager
-def around_ansible_test(planned: AnsibleTestSession, run: SessionRun, python: str) -> Iterator[None]:
-    """What a session's run needs around antsibull-nox's: PATH for sanity, the servers for integration; and after
-    it, however it ended, the JUnit files kept and the servers stopped."""
-    run.python, run.python_version, run.services, run.collection_dir = python, planned.toolchain.python, None, ''
+def session_run(planned: AnsibleTestSession, python: str) -> Iterator[SessionRun]:
+    """One run of a session, around antsibull-nox's: PATH for sanity; when it ends, however it ends, the servers
+    that before_ansible_test started are stopped and the JUnit files kept (the last run's are gone)."""
     shutil.rmtree(junit_dir(planned.name), ignore_errors=True)
-    with contextlib.ExitStack() as stack:
+    with contextlib.ExitStack() as cleanup:
+        run = SessionRun(planned, python, cleanup)
         if planned.stage == 'sanity':
-            stack.enter_context(module_pythons_on_path())
-        if planned.stage == 'integration':
-            run.services = stack.enter_context(integration_services(python, planned.name))
+            cleanup.enter_context(module_pythons_on_path())
         try:
-            yield
+            yield run
         finally:
             if run.collection_dir:
                 keep_junit(run.collection_dir, planned.name)
@@ -178,28 +176,32 @@ def add_sessions(nox, antsibull_nox, matrix: tuple[Toolchain, ...] = MATRIX) -> 
 
     planned_list = planned_sessions(matrix)
     for planned in planned_list:
-        run = SessionRun()
+        current: list[SessionRun] = []  # the run in progress, for the callbacks
         antsibull_nox.add_ansible_test_session(
             name=planned.name, description=planned.description, ansible_test_params=planned.ansible_test_params(COLOR_FLAG),
             default=True, ansible_core_version=planned.core, ansible_core_source='pypi',
-            callback_before=lambda run=run: before_ansible_test(run, os.getcwd()), callback_after=lambda: after_ansible_test(os.getcwd()))
+            callback_before=lambda current=current: before_ansible_test(current[-1], os.getcwd()),
+            callback_after=lambda: after_ansible_test(os.getcwd()))
         registered = nox.registry.get()[planned.name]
         # antsibull-nox gives the session a range of Pythons; the matrix names one.
         registered.python = planned.toolchain.python
         registered.tags = planned.tags
-        registered.func = wrap_session(registered.func, planned, run)
+        registered.func = wrap_session(registered.func, planned, current)
     return planned_list
 
 
-def wrap_session(run_ansible_test, planned: AnsibleTestSession, run: SessionRun):
-    """antsibull-nox's session function, with the project's setup around it (around_ansible_test)."""
+def wrap_session(run_ansible_test, planned: AnsibleTestSession, current: list[SessionRun]):
+    """antsibull-nox's session function, with the project's run around it (session_run)."""
     def session_with_setup(session) -> None:
         extra = list(SESSION_REQUIREMENTS.get(planned.stage, ())) + requirement_pins(SESSION_PINS.get(planned.stage, ()))
         if extra:
             session.install(*extra)
-        python = os.path.join(session.bin, 'python')
-        with around_ansible_test(planned, run, python):
-            run_ansible_test(session)
+        with session_run(planned, os.path.join(session.bin, 'python')) as run:
+            current.append(run)
+            try:
+                run_ansible_test(session)
+            finally:
+                current.remove(run)
 
     session_with_setup.__doc__ = planned.description
     return session_with_setup
