@@ -63,7 +63,7 @@ import traceback
 from xml.etree import ElementTree
 
 import pipeline
-from matrix import ALL_STAGES, FULL_STAGES, MATRIX, MODULE_PYTHONS, PER_PYTHON_STAGES  # noqa: F401  (FULL_STAGES: read by the tests)
+from matrix import ALL_STAGES, MATRIX, MODULE_PYTHONS
 from pipeline import PipelineError, Toolchain, log
 
 # Skips that are expected, with the reason; any other skipped test counts as a failure of its stage. Keys are the
@@ -115,7 +115,6 @@ STOP = threading.Event()  # set on Ctrl-C or SIGTERM: no stage starts any more
 # Rough minutes per stage on an idle 2-core machine, to start the longest toolchains first (run side by side).
 STAGE_MINUTES = {'sanity': 2, 'units': 1.5, 'simulator': 0.3, 'runner': 0.1, 'integration': 5, 'contract': 1.5, 'eda': 1, 'build': 0.7,
                  'lint': 2}
-
 
 
 @dataclasses.dataclass
