@@ -7,7 +7,7 @@
   (tests/tools/ansible_test_sessions.py: antsibull-nox's sessions with --venv, the offline pip bootstrap, the
   simulator and moto around integration). `nox -s ansible-test-integration-2.19-py3.11 -- capture_request` runs
   one target.
-- the project's own suites: simulator, runner, eda; demo and benchmark (not run by default).
+- the project's own suites: simulator, runner, contract, eda; demo and benchmark (not run by default).
 - the ecosystem gates: antsibull-nox.toml configures the sessions that antsibull-nox provides (docs-check,
   extra-checks, build-import-check, ansible-lint); this file adds the checks antsibull-nox has no offline session
   for. `make test` runs these in its `lint` stage (tests/tools/run_tests.py) and counts each session as one check.
@@ -129,6 +129,14 @@ def runner(session: nox.Session) -> None:
     """The test tooling's own tests (tests/tools): counts, matrix, the nox sessions' setup."""
     session.install('-r', pipeline.REQUIREMENTS_FILE, 'ansible-core==' + MAIN_TOOLCHAIN.ansible_core)
     run_pytest(session, 'tools')
+
+
+@nox.session(python=MAIN_TOOLCHAIN.python, tags=['contract'])
+def contract(session: nox.Session) -> None:
+    """The modules against Prism serving Cloudflare's spec (tests/contract; needs Node.js 18+ with npm)."""
+    session.install('-r', pipeline.REQUIREMENTS_FILE, 'ansible-core==' + MAIN_TOOLCHAIN.ansible_core)
+    with pipeline.prism('nox-prism.log') as prism_url:
+        run_pytest(session, 'contract', PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=collections_tree(session))
 
 
 @nox.session(python=MAIN_TOOLCHAIN.python, tags=['eda'])

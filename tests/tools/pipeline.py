@@ -53,6 +53,10 @@ SIMULATOR_ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
 
 SERVICE_START_TIMEOUT = 60
 
+# The contract test: Prism (npm, tests/contract/package.json) serves Cloudflare's spec.
+CONTRACT_DIR = os.path.join(REPO_ROOT, 'tests', 'contract')
+OPENAPI_SPEC = os.path.join(REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
+
 
 class PipelineError(Exception):
     """A step of the pipeline could not be carried out."""
@@ -418,6 +422,42 @@ def simulator(python: str, collection_dir: str, log_name: str = 'simulator.log')
             yield running
         finally:
             stop_process(process)
+
+
+def install_contract_node_modules() -> None:
+    """`npm ci` in tests/contract, skipped while node_modules was installed from the same package-lock.json."""
+    with open(os.path.join(CONTRACT_DIR, 'package-lock.json')) as lock:
+        stamp = text_digest(lock.read())
+    stamp_path = os.path.join(CONTRACT_DIR, 'node_modules', '.package-lock-stamp')
+    if os.path.exists(stamp_path):
+        with open(stamp_path) as stamp_file:
+            if stamp_file.read().strip() == stamp:
+                log('reusing tests/contract/node_modules')
+                return
+    check_run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=CONTRACT_DIR)
+    with open(stamp_path, 'w') as stamp_file:
+        stamp_file.write(stamp + '\n')
+
+
+@contextlib.contextmanager
+def prism(log_name: str = 'prism.log'):
+    """Prism's mock server of Cloudflare's spec on a free port for the duration of the block (installed by npm in
+    tests/contract first; its output: build/logs/log_name); yields its URL."""
+    install_contract_node_modules()
+    port = free_port()
+    command = [os.path.join(CONTRACT_DIR, 'node_modules', '.bin', 'prism'), 'mock', '--host', '127.0.0.1', '--port', str(port), OPENAPI_SPEC]
+    os.makedirs(LOGS_DIR, exist_ok=True)
+    with open(os.path.join(LOGS_DIR, log_name), 'w') as prism_log:
+        process = subprocess.Popen(command, cwd=CONTRACT_DIR, stdin=subprocess.DEVNULL, stdout=prism_log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        # Prism serves the spec's paths at its root, not under the spec's server path /client/v4.
+        url = 'http://127.0.0.1:%d' % port
+        wait_for_http(url + '/', process)
+        log('prism mock listening on %s (log: %s)' % (url, os.path.relpath(os.path.join(LOGS_DIR, log_name), REPO_ROOT)))
+        yield url
+    finally:
+        stop_process(process)
 
 
 @dataclasses.dataclass(frozen=True)

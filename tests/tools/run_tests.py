@@ -102,12 +102,10 @@ LINT_SESSIONS = (
 LINT_PYTHON = '3.12'
 LINT_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'lint', 'requirements.txt')
 
-CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
 # The `eda` stage: ansible-rulebook runs the rulebook end to end (tests/eda) in a virtualenv of its own, cached like
 # the lint one; its rule engine needs Java 17 or newer (java on PATH or JAVA_HOME).
 EDA_PYTHON = '3.11'
 EDA_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'eda', 'requirements.txt')
-OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
 
 
 SANITY_LOCK = threading.Lock()
@@ -203,21 +201,8 @@ class StageRunner:
         return self.pytest('runner', os.path.join('tests', 'tools'))
 
     def contract(self) -> tuple[int, int, str]:
-        install_contract_node_modules()
-        prism_port = pipeline.free_port()
-        prism_command = [os.path.join(CONTRACT_DIR, 'node_modules', '.bin', 'prism'), 'mock', '--host', '127.0.0.1', '--port', str(prism_port), OPENAPI_SPEC]
-        os.makedirs(pipeline.LOGS_DIR, exist_ok=True)
-        with open(os.path.join(pipeline.LOGS_DIR, 'prism.log'), 'w') as prism_log:
-            prism = subprocess.Popen(prism_command, cwd=CONTRACT_DIR, stdin=subprocess.DEVNULL, stdout=prism_log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        try:
-            # Prism serves the spec's paths at its root, not under the spec's server path /client/v4.
-            prism_url = 'http://127.0.0.1:%d' % prism_port
-            pipeline.wait_for_http(prism_url + '/', prism)
-            log('prism mock listening on %s (log: build/logs/prism.log)' % prism_url)
+        with pipeline.prism() as prism_url:
             return self.pytest('contract', os.path.join('tests', 'contract'), PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=self.collections_root)
-        finally:
-            pipeline.stop_process(prism)
 
     def eda(self) -> tuple[int, int, str]:
         """Event-Driven Ansible: the tests start the simulator and ansible-rulebook themselves (tests/eda/README.md)."""
@@ -482,21 +467,6 @@ def case_id(case: ElementTree.Element, sanity: bool = False) -> str:
     module_end = next((index for index in range(len(parts), 0, -1) if parts[index - 1].startswith('test')), len(parts))
     path = '/'.join(parts[:module_end]) + '.py' if classname else ''
     return '::'.join(part for part in [path] + parts[module_end:] + [name] if part)
-
-
-def install_contract_node_modules() -> None:
-    """`npm ci` in tests/contract, skipped while node_modules was installed from the same package-lock.json."""
-    with open(os.path.join(CONTRACT_DIR, 'package-lock.json')) as lock:
-        stamp = pipeline.text_digest(lock.read())
-    stamp_path = os.path.join(CONTRACT_DIR, 'node_modules', '.package-lock-stamp')
-    if os.path.exists(stamp_path):
-        with open(stamp_path) as stamp_file:
-            if stamp_file.read().strip() == stamp:
-                log('reusing tests/contract/node_modules')
-                return
-    pipeline.check_run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=CONTRACT_DIR)
-    with open(stamp_path, 'w') as stamp_file:
-        stamp_file.write(stamp + '\n')
 
 
 def ensure_lint_venv() -> str:
