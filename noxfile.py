@@ -34,6 +34,9 @@ import pipeline  # noqa: E402  pylint: disable=wrong-import-position
 from matrix import MATRIX  # noqa: E402  pylint: disable=wrong-import-position
 
 pipeline.isolate_home()
+# nox stops on Ctrl-C only: SIGTERM (a CI timeout, make interrupted) becomes Ctrl-C too, so that the `finally` blocks
+# stop the simulator, moto and Prism.
+pipeline.stop_cleanly_on_sigterm()
 antsibull_nox.load_antsibull_nox_toml()
 ansible_test_sessions.add_sessions(nox, antsibull_nox)
 # The toolchain of the suites that do not depend on ansible-core (the matrix's first).
