@@ -7,7 +7,8 @@
   (tests/tools/ansible_test_sessions.py: antsibull-nox's sessions with --venv, the offline pip bootstrap, the
   simulator and moto around integration). `nox -s ansible-test-integration-2.19-py3.11 -- capture_request` runs
   one target.
-- the project's own suites: simulator, runner, contract, eda; demo and benchmark (not run by default).
+- the project's own suites: simulator, runner, contract, eda, build-<ansible-core>-py<python>; demo and benchmark
+  (not run by default).
 - the ecosystem gates: antsibull-nox.toml configures the sessions that antsibull-nox provides (docs-check,
   extra-checks, build-import-check, ansible-lint); this file adds the checks antsibull-nox has no offline session
   for. `make test` runs these in its `lint` stage (tests/tools/run_tests.py) and counts each session as one check.
@@ -31,6 +32,7 @@ sys.path.insert(0, os.path.join(HERE, 'tests', 'tools'))
 
 import ansible_test_sessions  # noqa: E402  pylint: disable=wrong-import-position
 import pipeline  # noqa: E402  pylint: disable=wrong-import-position
+import run_tests  # noqa: E402  pylint: disable=wrong-import-position
 from matrix import MATRIX  # noqa: E402  pylint: disable=wrong-import-position
 
 pipeline.isolate_home()
@@ -147,6 +149,39 @@ def eda(session: nox.Session) -> None:
     """Event-Driven Ansible: ansible-rulebook runs the rulebook against the simulator (tests/eda; needs Java 17+)."""
     session.install('-r', os.path.join('tests', 'eda', 'requirements.txt'))
     run_pytest(session, 'eda')
+
+
+class SessionTools:
+    """A session's programs by name, as a Toolchain gives its own (bin)."""
+
+    def __init__(self, session: nox.Session) -> None:
+        self.bin_dir = session.bin
+
+    def bin(self, program: str) -> str:
+        return os.path.join(self.bin_dir, program)
+
+
+def add_build_session(toolchain) -> None:
+    """The build check on one toolchain: tarball, offline install, ansible-doc of every module (run_tests.py)."""
+    name = 'build-%s-py%s' % (toolchain.ansible_core.rstrip('.*'), toolchain.python)
+
+    @nox.session(name=name, python=toolchain.python, tags=['build', toolchain.name])
+    def build(session: nox.Session) -> None:
+        session.install('ansible-core==' + toolchain.ansible_core)
+        copy_dir = os.path.join(pipeline.BUILD_DIR, 'nox', name, 'ansible_collections', 'cloudflare', 'pcap')
+        passed, failed, note = run_tests.build_install_document(SessionTools(session), pipeline.copy_collection(copy_dir),
+                                                                os.path.join(pipeline.BUILD_DIR, 'dist', name), dict(os.environ))
+        session.log('%d passed, %d failed (%s)' % (passed, failed, note))
+        if failed:
+            session.error('%d modules do not render with ansible-doc' % failed)
+
+    build.__doc__ = 'ansible-galaxy collection build and install, ansible-doc of every module, on ansible-core %s (Python %s)' % (
+        toolchain.ansible_core.rstrip('.*'), toolchain.python)
+
+
+for build_toolchain in MATRIX:
+    if 'build' in build_toolchain.stages:
+        add_build_session(build_toolchain)
 
 
 @nox.session(python=False, default=False)

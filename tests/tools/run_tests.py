@@ -246,29 +246,8 @@ class StageRunner:
                               '%d nox sessions' % len(passed) if not not_passed else ', '.join(not_passed))
 
     def build(self) -> tuple[int, int, str]:
-        env = pipeline.toolchain_env(self.toolchain)
-        dist_dir = os.path.join(pipeline.BUILD_DIR, 'dist', self.toolchain.name)
-        shutil.rmtree(dist_dir, ignore_errors=True)
-        pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'build', '--output-path', dist_dir], cwd=self.collection_dir, env=env)
-        tarballs = glob.glob(os.path.join(dist_dir, 'cloudflare-pcap-*.tar.gz'))
-        if len(tarballs) != 1:
-            raise PipelineError('expected one collection tarball in build/dist, found %d' % len(tarballs))
-        passed, failed = 1, 0
-        with tempfile.TemporaryDirectory(prefix='cfpcap-installed-') as install_dir:
-            pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'install', '--offline', '--collections-path', install_dir, tarballs[0]],
-                               env=env)
-            passed += 1
-            modules = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(self.collection_dir, 'plugins', 'modules', '*.py'))
-                             if not path.endswith('__init__.py'))
-            if not modules:
-                raise PipelineError('plugins/modules has no module to document')
-            doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=install_dir)
-            for module in modules:
-                if module_doc_renders('cloudflare.pcap.' + module, self.toolchain, doc_env):
-                    passed += 1
-                else:
-                    failed += 1
-        return passed, failed, '%d tarball + install + ansible-doc of %d modules' % (len(tarballs), len(modules))
+        return build_install_document(self.toolchain, self.collection_dir, os.path.join(pipeline.BUILD_DIR, 'dist', self.toolchain.name),
+                                      pipeline.toolchain_env(self.toolchain))
 
     def pytest(self, stage: str, test_dir: str, python: str = '', **env: str) -> tuple[int, int, str]:
         junit_path = os.path.join(self.collection_dir, 'tests', 'output', 'junit', 'pytest-%s.xml' % stage)
@@ -278,6 +257,33 @@ class StageRunner:
                                                **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
         return judged_counts(stage, returncode, passed, failed, skipped, 'pytest')
+
+
+def build_install_document(tools, collection_dir: str, dist_dir: str, env: dict[str, str]) -> tuple[int, int, str]:
+    """The `build` stage: ansible-galaxy builds the collection in collection_dir (a copy: what git does not track is
+    left out) into dist_dir, installs the tarball offline, and ansible-doc renders every module from it; `tools` has
+    bin(program), the path of ansible-galaxy and ansible-doc (a Toolchain, or a nox session's)."""
+    shutil.rmtree(dist_dir, ignore_errors=True)
+    pipeline.check_run([tools.bin('ansible-galaxy'), 'collection', 'build', '--output-path', dist_dir], cwd=collection_dir, env=env)
+    tarballs = glob.glob(os.path.join(dist_dir, 'cloudflare-pcap-*.tar.gz'))
+    if len(tarballs) != 1:
+        raise PipelineError('expected one collection tarball in %s, found %d' % (os.path.relpath(dist_dir, pipeline.REPO_ROOT), len(tarballs)))
+    passed, failed = 1, 0
+    with tempfile.TemporaryDirectory(prefix='cfpcap-installed-') as install_dir:
+        pipeline.check_run([tools.bin('ansible-galaxy'), 'collection', 'install', '--offline', '--collections-path', install_dir, tarballs[0]],
+                           env=env)
+        passed += 1
+        modules = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(collection_dir, 'plugins', 'modules', '*.py'))
+                         if not path.endswith('__init__.py'))
+        if not modules:
+            raise PipelineError('plugins/modules has no module to document')
+        doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=install_dir)
+        for module in modules:
+            if module_doc_renders('cloudflare.pcap.' + module, tools, doc_env):
+                passed += 1
+            else:
+                failed += 1
+    return passed, failed, '%d tarball + install + ansible-doc of %d modules' % (len(tarballs), len(modules))
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -408,7 +414,7 @@ def unit_test_groups(collection_dir: str) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def module_doc_renders(module: str, toolchain: Toolchain, env: dict[str, str]) -> bool:
+def module_doc_renders(module: str, toolchain, env: dict[str, str]) -> bool:
     """ansible-doc renders the module's documentation as text, and as JSON with its options and examples."""
     text_code, text = pipeline.run([toolchain.bin('ansible-doc'), '--type', 'module', module], env=env, echo=False)
     json_code, doc_json, json_errors = pipeline.run_apart([toolchain.bin('ansible-doc'), '--type', 'module', '--json', module], env=env)
