@@ -1,10 +1,20 @@
 # Copyright: cloudflare.pcap maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The ecosystem gates, as nox sessions: `nox -l` lists them, `nox -s NAME` runs one.
+"""The test suite as nox sessions: `nox -l` lists them, `nox -s NAME` runs one, `nox -t TAG` a group of them.
 
-antsibull-nox.toml configures the sessions that antsibull-nox provides (docs-check, extra-checks,
-build-import-check, ansible-lint); this file adds the checks antsibull-nox has no offline session for. `make test`
-runs all of them in its `lint` stage (tests/tools/run_tests.py) and counts each session as one check.
+- ansible-test sanity, units and integration, one session per toolchain of the matrix (tests/tools/matrix.py) and
+  stage, named ansible-test-<stage>-<ansible-core>-py<python> and tagged with the stage and core-<ansible-core>
+  (tests/tools/ansible_test_sessions.py: antsibull-nox's sessions with --venv, the offline pip bootstrap, the
+  simulator and moto around integration). `nox -s ansible-test-integration-2.19-py3.11 -- capture_request` runs
+  one target.
+- the project's own suites: simulator, runner, contract, eda, build-<ansible-core>-py<python>; demo and benchmark
+  (not run by default).
+- the ecosystem gates: antsibull-nox.toml configures the sessions that antsibull-nox provides (docs-check,
+  extra-checks, build-import-check, ansible-lint); this file adds the checks antsibull-nox has no offline session
+  for. `make test` runs these in its `lint` stage (tests/tools/run_tests.py) and counts each session as one check.
+
+Every session writes inside the checkout only: HOME is .venvs/home (pipeline.isolate_home), where ansible-test keeps
+its cache, pip bootstrap and virtualenvs.
 """
 
 from __future__ import annotations
@@ -12,13 +22,27 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
 
 import antsibull_nox
 import nox
 
-antsibull_nox.load_antsibull_nox_toml()
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, 'tests', 'tools'))
+
+import ansible_test_sessions  # noqa: E402  pylint: disable=wrong-import-position
+import pipeline  # noqa: E402  pylint: disable=wrong-import-position
+import run_tests  # noqa: E402  pylint: disable=wrong-import-position
+from matrix import MATRIX  # noqa: E402  pylint: disable=wrong-import-position
+
+pipeline.isolate_home()
+# nox stops on Ctrl-C only: SIGTERM (a CI timeout, make interrupted) becomes Ctrl-C too, so that the `finally` blocks
+# stop the simulator, moto and Prism.
+pipeline.stop_cleanly_on_sigterm()
+antsibull_nox.load_antsibull_nox_toml()
+ansible_test_sessions.add_sessions(nox, antsibull_nox)
+# The toolchain of the suites that do not depend on ansible-core (the matrix's first).
+MAIN_TOOLCHAIN = MATRIX[0]
 
 
 def collections_tree(session: nox.Session) -> str:
@@ -90,3 +114,83 @@ def ee_create(session: nox.Session) -> None:
     pip_requirements = os.path.join(tmp, 'introspected-requirements.txt')
     session.run('ansible-builder', 'introspect', '--write-pip', pip_requirements, installed)
     session.run('python', os.path.join('tests', 'lint', 'check_ee_context.py'), context, pip_requirements)
+
+
+def run_pytest(session: nox.Session, suite: str, **env: str) -> None:
+    """pytest over tests/<suite>, with the options of every project suite and a JUnit file in tests/output/junit."""
+    junit_path = os.path.join(HERE, 'tests', 'output', 'junit', 'pytest-%s.xml' % suite)
+    session.run('python', '-m', 'pytest', os.path.join('tests', suite), *pipeline.pytest_options(junit_path), env=env)
+
+
+@nox.session(python=MAIN_TOOLCHAIN.python, tags=['simulator'])
+def simulator(session: nox.Session) -> None:
+    """The simulator's own tests (tests/simulator), against Cloudflare's SDK and an independent pcap reader."""
+    session.install('-r', pipeline.REQUIREMENTS_FILE)
+    run_pytest(session, 'simulator')
+
+
+@nox.session(python=MAIN_TOOLCHAIN.python, tags=['runner'])
+def runner(session: nox.Session) -> None:
+    """The test tooling's own tests (tests/tools): counts, matrix, the nox sessions' setup."""
+    session.install('-r', pipeline.REQUIREMENTS_FILE, 'ansible-core==' + MAIN_TOOLCHAIN.ansible_core)
+    run_pytest(session, 'tools')
+
+
+@nox.session(python=MAIN_TOOLCHAIN.python, tags=['contract'])
+def contract(session: nox.Session) -> None:
+    """The modules against Prism serving Cloudflare's spec (tests/contract; needs Node.js 18+ with npm)."""
+    session.install('-r', pipeline.REQUIREMENTS_FILE, 'ansible-core==' + MAIN_TOOLCHAIN.ansible_core)
+    with pipeline.prism('nox-prism.log') as prism_url:
+        run_pytest(session, 'contract', PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=collections_tree(session))
+
+
+@nox.session(python=MAIN_TOOLCHAIN.python, tags=['eda'])
+def eda(session: nox.Session) -> None:
+    """Event-Driven Ansible: ansible-rulebook runs the rulebook against the simulator (tests/eda; needs Java 17+)."""
+    session.install('-r', os.path.join('tests', 'eda', 'requirements.txt'))
+    run_pytest(session, 'eda')
+
+
+class SessionTools:
+    """A session's programs by name, as a Toolchain gives its own (bin)."""
+
+    def __init__(self, session: nox.Session) -> None:
+        self.bin_dir = session.bin
+
+    def bin(self, program: str) -> str:
+        return os.path.join(self.bin_dir, program)
+
+
+def add_build_session(toolchain) -> None:
+    """The build check on one toolchain: tarball, offline install, ansible-doc of every module (run_tests.py)."""
+    name = 'build-%s-py%s' % (toolchain.ansible_core.rstrip('.*'), toolchain.python)
+
+    @nox.session(name=name, python=toolchain.python, tags=['build', toolchain.name])
+    def build(session: nox.Session) -> None:
+        session.install('ansible-core==' + toolchain.ansible_core)
+        copy_dir = os.path.join(pipeline.BUILD_DIR, 'nox', name, 'ansible_collections', 'cloudflare', 'pcap')
+        passed, failed, note = run_tests.build_install_document(SessionTools(session), pipeline.copy_collection(copy_dir),
+                                                                os.path.join(pipeline.BUILD_DIR, 'dist', name), dict(os.environ))
+        session.log('%d passed, %d failed (%s)' % (passed, failed, note))
+        if failed:
+            session.error('%d modules do not render with ansible-doc' % failed)
+
+    build.__doc__ = 'ansible-galaxy collection build and install, ansible-doc of every module, on ansible-core %s (Python %s)' % (
+        toolchain.ansible_core.rstrip('.*'), toolchain.python)
+
+
+for build_toolchain in MATRIX:
+    if 'build' in build_toolchain.stages:
+        add_build_session(build_toolchain)
+
+
+@nox.session(python=False, default=False)
+def demo(session: nox.Session) -> None:
+    """`make demo`: the demo playbook against the simulator (tests/tools/demo.py)."""
+    session.run(sys.executable, os.path.join('tests', 'tools', 'demo.py'))
+
+
+@nox.session(python=False, default=False)
+def benchmark(session: nox.Session) -> None:
+    """`make benchmark`: the performance report against ansible.builtin.uri (tests/tools/benchmark.py)."""
+    session.run(sys.executable, os.path.join('tests', 'tools', 'benchmark.py'), *session.posargs)

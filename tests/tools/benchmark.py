@@ -39,8 +39,8 @@ import time
 import urllib.request
 
 import pipeline
+from matrix import MATRIX
 from pipeline import PipelineError, log
-from run_tests import MATRIX
 
 # Simulator timings for the workflow: pending, running, then two conversion steps. The running time changes from
 # round to round, so that neither side's poll interval happens to line up with the capture's end every time.

@@ -17,8 +17,8 @@ import sys
 import urllib.request
 
 import pipeline
+from matrix import MATRIX
 from pipeline import PipelineError, log
-from run_tests import MATRIX
 
 
 def quick_captures(admin_url: str) -> None:

