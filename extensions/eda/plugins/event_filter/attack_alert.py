@@ -392,6 +392,16 @@ def decide(key, now, repeat_window, state_file, wall, alert_id=None, spooled=Fal
         return 'capture', start_at
 
 
+def taken_reason(key, since_start):
+    """Why an alert of a target that a capture keeps starts none; since_start is negative while the capture waits."""
+    if since_start < 0:
+        when = 'is queued to start in %.0f seconds' % -since_start
+    else:
+        when = 'started %.0f seconds ago' % since_start
+    return ('a capture for %s %s, and Cloudflare allows one packet capture a minute: this alert starts no second '
+            'capture' % (key, when))
+
+
 def alert_id_of(payload):
     """What tells alerts apart, as the source's replay check does: the correlation id and ts."""
     ts = payload.get('ts')
@@ -440,12 +450,8 @@ def attack_of(payload, repeat_window, now, state_file, wall, spooled=False):
     elif outcome == 'handled':
         attack.update(capture=False, reason='alert %s was handled before the rulebook restarted' % alert_id)
         del attack['filter_v1']
-    elif value < 0:
-        attack.update(capture=False, reason='a capture for %s is queued to start in %.0f seconds, and Cloudflare allows '
-                      'one packet capture a minute: this alert starts no second capture' % (attack['key'], -value))
     else:
-        attack.update(capture=False, reason='a capture for %s started %.0f seconds ago, and Cloudflare allows one packet '
-                      'capture a minute: this alert starts no second capture' % (attack['key'], value))
+        attack.update(capture=False, reason=taken_reason(attack['key'], value))
     return attack
 
 
