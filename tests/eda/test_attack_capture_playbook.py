@@ -1,15 +1,17 @@
 # Copyright: contributors to the cloudflare.pcap collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The collection playbook cloudflare.pcap.attack_capture, run by ansible-playbook as ansible-rulebook runs it, when
-Cloudflare (the simulator) refuses the capture: the playbook fails with the reason and frees the target in the
-filter's memory, so that the next alert for it starts a capture."""
+"""The collection playbooks cloudflare.pcap.attack_capture and attack_end, run by ansible-playbook as ansible-rulebook
+runs them. When Cloudflare (the simulator) refuses the capture, the playbook asks once more a minute later; when that
+is refused too, it fails with both reasons and frees the target in the filter's memory, so that the next alert for it
+starts a capture."""
 
+import datetime
 import json
 import os
 import runpy
 import subprocess
 
-from conftest import ACCOUNT, PAYLOADS, REPO_ROOT, TOKEN, find_program, http_request
+from conftest import ACCOUNT, PAYLOADS, REPO_ROOT, TEST_MINUTE, TOKEN, find_program, http_request
 
 BUCKET = 's3://pcaps-bucket?region=us-east-1'
 FILTER = os.path.join(REPO_ROOT, 'extensions', 'eda', 'plugins', 'event_filter', 'attack_alert.py')
@@ -37,19 +39,61 @@ def run_playbook(name, event, simulator, tmp_path):
                            name], cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
-def test_a_refused_capture_fails_the_playbook_and_frees_its_target(simulator, tmp_path, monkeypatch):
-    monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 'state'))
-    attack_alert = runpy.run_path(FILTER)
-    event = attack_alert['main'](alert())
-    assert event['cloudflare_attack']['capture'] is True
-    refusal = {'method': 'POST', 'path': '/pcaps$', 'kind': 'status', 'status': 429, 'times': 50}
+def refuse_capture_requests(simulator, times):
+    """The next `times` capture requests answered 429, as Cloudflare answers a request within the account's minute."""
+    refusal = {'method': 'POST', 'path': '/pcaps$', 'kind': 'status', 'status': 429, 'times': times}
     status, body = http_request(simulator.port, 'POST', '/__sim/faults', json.dumps({'faults': [refusal]}),
                                 {'Content-Type': 'application/json'})
     assert status == 200, body
+
+
+def capture_requests(simulator):
+    """(status, Unix time on the simulator's clock) of each capture request the simulator answered, in order."""
+    return [(entry['status'], datetime.datetime.fromisoformat(entry['time'].replace('Z', '+00:00')).timestamp())
+            for entry in simulator.admin('GET', 'requests')
+            if entry['method'] == 'POST' and entry['path'].endswith('/pcaps')]
+
+
+def queued_alert(tmp_path, monkeypatch):
+    """The filter's event for the alert, with the test's minute (the retry waits at least that long)."""
+    monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 'state'))
+    monkeypatch.setenv('CLOUDFLARE_PCAP_TEST_MINUTE', str(TEST_MINUTE))
+    attack_alert = runpy.run_path(FILTER)
+    event = attack_alert['main'](alert())
+    assert event['cloudflare_attack']['capture'] is True
+    return attack_alert, event
+
+
+def test_a_refused_capture_is_asked_for_once_more_a_minute_later(simulator, tmp_path, monkeypatch):
+    http_request(simulator.port, 'POST', '/__sim/reset')
+    attack_alert, event = queued_alert(tmp_path, monkeypatch)
+    refuse_capture_requests(simulator, 1)
+    run = run_playbook('cloudflare.pcap.attack_capture', event, simulator, tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    text = ' '.join(run.stdout.split())
+    assert 'Cloudflare refused the capture of 203.0.113.10 port 443 protocol 6' in text, run.stdout
+    assert 'trying once more in 4 seconds, within its limits' in text, run.stdout
+    requests = capture_requests(simulator)
+    assert [status for status, _time in requests] == [429, 200], requests
+    # Cloudflare's minute, on the simulator's clock, between the refused request and the next.
+    assert requests[1][1] - requests[0][1] >= 60, requests
+    [capture] = simulator.captures()
+    assert os.path.exists(tmp_path / 'captures' / (capture['id'] + '.pcap'))
+    assert 'captured 203.0.113.10 port 443 protocol 6 in capture %s' % capture['id'] in text, run.stdout
+    # The capture exists: the target stays taken.
+    assert attack_alert['main'](alert())['cloudflare_attack']['capture'] is False
+
+
+def test_a_capture_refused_twice_fails_the_playbook_and_frees_its_target(simulator, tmp_path, monkeypatch):
+    http_request(simulator.port, 'POST', '/__sim/reset')
+    attack_alert, event = queued_alert(tmp_path, monkeypatch)
+    refuse_capture_requests(simulator, 50)
     run = run_playbook('cloudflare.pcap.attack_capture', event, simulator, tmp_path)
     assert run.returncode == 2, run.stdout + run.stderr
-    assert 'no capture of 203.0.113.10 port 443 protocol 6' in run.stdout, run.stdout
-    assert '429' in run.stdout and 'the target is free, the next alert for it starts a capture' in run.stdout, run.stdout
+    text = ' '.join(run.stdout.split())
+    assert 'no capture of 203.0.113.10 port 443 protocol 6' in text, run.stdout
+    assert '; once more: ' in text and 'the target is free, the next alert for it starts a capture' in text, run.stdout
+    assert [status for status, _time in capture_requests(simulator)] == [429, 429]
     assert not simulator.captures(), 'the simulator made a capture it refused'
     assert not os.path.exists(tmp_path / 'captures') or not os.listdir(tmp_path / 'captures')
     # The next alert for the target (the filter in the same rulebook) starts a capture at once.
