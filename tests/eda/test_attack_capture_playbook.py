@@ -54,23 +54,23 @@ def capture_requests(simulator):
             if entry['method'] == 'POST' and entry['path'].endswith('/pcaps')]
 
 
-def queued_alert(tmp_path, monkeypatch):
-    """The filter's event for the alert, with the test's minute (the retry waits at least that long)."""
+def refused_run(simulator, tmp_path, monkeypatch, refusals):
+    """The playbook for the filter's event of the alert (with the test's minute, which the second request waits at
+    least), its first `refusals` capture requests answered 429. Returns the filter, the run and its output on one line."""
+    http_request(simulator.port, 'POST', '/__sim/reset')
     monkeypatch.setenv('XDG_STATE_HOME', str(tmp_path / 'state'))
     monkeypatch.setenv('CLOUDFLARE_PCAP_TEST_MINUTE', str(TEST_MINUTE))
     attack_alert = runpy.run_path(FILTER)
     event = attack_alert['main'](alert())
     assert event['cloudflare_attack']['capture'] is True
-    return attack_alert, event
+    refuse_capture_requests(simulator, refusals)
+    run = run_playbook('cloudflare.pcap.attack_capture', event, simulator, tmp_path)
+    return attack_alert, run, ' '.join(run.stdout.split())
 
 
 def test_a_refused_capture_is_asked_for_once_more_a_minute_later(simulator, tmp_path, monkeypatch):
-    http_request(simulator.port, 'POST', '/__sim/reset')
-    attack_alert, event = queued_alert(tmp_path, monkeypatch)
-    refuse_capture_requests(simulator, 1)
-    run = run_playbook('cloudflare.pcap.attack_capture', event, simulator, tmp_path)
+    attack_alert, run, text = refused_run(simulator, tmp_path, monkeypatch, 1)
     assert run.returncode == 0, run.stdout + run.stderr
-    text = ' '.join(run.stdout.split())
     assert 'Cloudflare refused the capture of 203.0.113.10 port 443 protocol 6' in text, run.stdout
     assert 'trying once more in 4 seconds, within its limits' in text, run.stdout
     requests = capture_requests(simulator)
@@ -85,12 +85,8 @@ def test_a_refused_capture_is_asked_for_once_more_a_minute_later(simulator, tmp_
 
 
 def test_a_capture_refused_twice_fails_the_playbook_and_frees_its_target(simulator, tmp_path, monkeypatch):
-    http_request(simulator.port, 'POST', '/__sim/reset')
-    attack_alert, event = queued_alert(tmp_path, monkeypatch)
-    refuse_capture_requests(simulator, 50)
-    run = run_playbook('cloudflare.pcap.attack_capture', event, simulator, tmp_path)
+    attack_alert, run, text = refused_run(simulator, tmp_path, monkeypatch, 50)
     assert run.returncode == 2, run.stdout + run.stderr
-    text = ' '.join(run.stdout.split())
     assert 'no capture of 203.0.113.10 port 443 protocol 6' in text, run.stdout
     assert '; once more: ' in text and 'the target is free, the next alert for it starts a capture' in text, run.stdout
     assert [status for status, _time in capture_requests(simulator)] == [429, 429]
