@@ -226,6 +226,8 @@ class StageRunner:
         """The nox sessions of LINT_SESSIONS in the copy; each is one check, and a skipped session counts as failed."""
         venv_dir = ensure_lint_venv()
         report_path = os.path.join(pipeline.BUILD_DIR, 'logs', 'nox-report.json')
+        # The first stage of a run on a fresh clone (make test STAGES=lint): nothing has made the folder yet.
+        os.makedirs(os.path.dirname(report_path), exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.remove(report_path)
         env = pipeline.toolchain_env(self.toolchain)
