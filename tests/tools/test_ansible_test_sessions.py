@@ -123,10 +123,9 @@ def read_config(collection_dir):
         return {line.split(': ', 1)[0]: json.loads(line.split(': ', 1)[1]) for line in config if not line.startswith('#')}
 
 
-@pytest.mark.parametrize('ending', [RuntimeError('ansible-test failed'), KeyboardInterrupt()])
-def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collection_copy, ending):
-    """antsibull-nox's run, faked: its callback_before starts the servers in the copy, ansible-test writes a JUnit
-    file, then the run fails (or is interrupted) before any callback_after."""
+def faked_integration_run(collection_copy, ansible_test):
+    """antsibull-nox's run of an integration session, faked: its callback_before starts the servers in the copy (their
+    URLs go into `seen`), then ansible_test(seen) stands for ansible-test. Returns (run, planned, current, seen)."""
     planned = ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'integration')
     current = []
     seen = {}
@@ -134,6 +133,16 @@ def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collecti
     def run_ansible_test(_session):
         ansible_test_sessions.before_ansible_test(current[-1], collection_copy)
         seen.update(read_config(collection_copy))
+        ansible_test(seen)
+
+    return ansible_test_sessions.wrap_session(run_ansible_test, planned, current), planned, current, seen
+
+
+@pytest.mark.parametrize('ending', [RuntimeError('ansible-test failed'), KeyboardInterrupt()])
+def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collection_copy, ending):
+    """The run writes a JUnit file, then fails (or is interrupted) before any callback_after."""
+
+    def ansible_test(seen):
         assert answers(seen['simulator_url'] + '/health') and answers(seen['bucket_store_url'])
         junit = os.path.join(collection_copy, 'tests', 'output', 'junit')
         os.makedirs(junit)
@@ -141,9 +150,10 @@ def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collecti
             report.write('<testsuites/>')
         raise ending
 
+    run, planned, current, seen = faked_integration_run(collection_copy, ansible_test)
     session = FakeSession()
     with pytest.raises(type(ending)):
-        ansible_test_sessions.wrap_session(run_ansible_test, planned, current)(session)
+        run(session)
     assert session.installed == [('-r', pipeline.REQUIREMENTS_FILE)]
     assert not answers(seen['simulator_url'] + '/health') and not answers(seen['bucket_store_url'])
     assert current == []
@@ -151,17 +161,13 @@ def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collecti
 
 
 def test_a_passing_run_leaves_no_server_and_no_delegation_virtualenv_to_copy(collection_copy):
-    planned = ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'integration')
-    current = []
-    seen = {}
 
-    def run_ansible_test(_session):
-        ansible_test_sessions.before_ansible_test(current[-1], collection_copy)
-        seen.update(read_config(collection_copy))
+    def ansible_test(_seen):
         os.makedirs(os.path.join(collection_copy, 'tests', 'output', '.tmp', 'delegation'))
         ansible_test_sessions.after_ansible_test(collection_copy)
 
-    ansible_test_sessions.wrap_session(run_ansible_test, planned, current)(FakeSession())
+    run, _planned, _current, seen = faked_integration_run(collection_copy, ansible_test)
+    run(FakeSession())
     assert not os.path.exists(os.path.join(collection_copy, 'tests', 'output', '.tmp'))
     assert not answers(seen['simulator_url'] + '/health')
     # Simulator credentials are fixtures; moto's keys are its administrator's, made by the run.
