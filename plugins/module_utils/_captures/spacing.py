@@ -35,11 +35,18 @@ class Spaced:
         self.waited = 0.0
 
     def __enter__(self):
-        if self.path is None:  # no file: the start alone
-            self.waited = max(0.0, (self.not_before or 0.0) - self.clock())
-            if self.waited:
-                self.sleep(self.waited)
-            return self
+        moments = [self.not_before] if self.not_before is not None else []
+        if self.path is not None:
+            last = self._lock_and_read_last()
+            if last is not None:
+                moments.append(last + self.spacing)
+        self.waited = max(0.0, max(moments or [0.0]) - self.clock())
+        if self.waited:
+            self.sleep(self.waited)
+        return self
+
+    def _lock_and_read_last(self):
+        """The time of the last request recorded in the file (None when there is none), the file locked."""
         directory = os.path.dirname(self.path) or '.'
         if not os.path.isdir(directory):
             os.makedirs(directory, 0o700)
@@ -49,15 +56,8 @@ class Spaced:
         try:
             last = float(self.handle.read().strip() or 'nan')
         except ValueError:
-            last = float('nan')
-        moments = [self.not_before] if self.not_before is not None else []
-        if not math.isnan(last):
-            moments.append(last + self.spacing)
-        start = max(moments or [0.0])
-        self.waited = max(0.0, start - self.clock())
-        if self.waited:
-            self.sleep(self.waited)
-        return self
+            return None
+        return None if math.isnan(last) else last
 
     def __exit__(self, *exc_info):
         if self.handle is None:
