@@ -11,14 +11,18 @@
   (not run by default).
 - the ecosystem gates: antsibull-nox.toml configures the sessions that antsibull-nox provides (docs-check,
   extra-checks, build-import-check, ansible-lint); this file adds the checks antsibull-nox has no offline session
-  for. `make test` runs these in its `lint` stage (tests/tools/run_tests.py) and counts each session as one check.
+  for. Each counts as one check.
+
+`make test` (tests/tools/suite.py) runs every default session and counts every test of every session from what it
+leaves in build/results/<session>/ (tests/tools/results.py).
 
 Every session writes inside the checkout only: HOME is .venvs/home (pipeline.isolate_home), where ansible-test keeps
-its cache, pip bootstrap and virtualenvs.
+its cache, pip bootstrap and virtualenvs; TMPDIR is build/tmp.
 """
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -31,11 +35,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, 'tests', 'tools'))
 
 import ansible_test_sessions  # noqa: E402  pylint: disable=wrong-import-position
+import build_check  # noqa: E402  pylint: disable=wrong-import-position
 import pipeline  # noqa: E402  pylint: disable=wrong-import-position
-import run_tests  # noqa: E402  pylint: disable=wrong-import-position
-from matrix import MATRIX  # noqa: E402  pylint: disable=wrong-import-position
+import results  # noqa: E402  pylint: disable=wrong-import-position
+from matrix import MATRIX, MODULE_PYTHONS  # noqa: E402  pylint: disable=wrong-import-position
 
 pipeline.isolate_home()
+pipeline.keep_temporary_files_inside()
+pipeline.interpreters_on_path(tuple(toolchain.python for toolchain in MATRIX) + MODULE_PYTHONS)
 # nox stops on Ctrl-C only: SIGTERM (a CI timeout, make interrupted) becomes Ctrl-C too, so that the `finally` blocks
 # stop the simulator, moto and Prism.
 pipeline.stop_cleanly_on_sigterm()
@@ -117,8 +124,10 @@ def ee_create(session: nox.Session) -> None:
 
 
 def run_pytest(session: nox.Session, suite: str, **env: str) -> None:
-    """pytest over tests/<suite>, with the options of every project suite and a JUnit file in tests/output/junit."""
-    junit_path = os.path.join(HERE, 'tests', 'output', 'junit', 'pytest-%s.xml' % suite)
+    """pytest over tests/<suite>, with the options of every project suite and a JUnit file in build/results/<session>."""
+    results_dir = results.results_dir(pipeline.BUILD_DIR, session.name)
+    shutil.rmtree(results_dir, ignore_errors=True)
+    junit_path = os.path.join(results_dir, 'pytest.xml')
     session.run('python', '-m', 'pytest', os.path.join('tests', suite), *pipeline.pytest_options(junit_path), env=env)
 
 
@@ -131,7 +140,7 @@ def simulator(session: nox.Session) -> None:
 
 @nox.session(python=MAIN_TOOLCHAIN.python, tags=['runner'])
 def runner(session: nox.Session) -> None:
-    """The test tooling's own tests (tests/tools): counts, matrix, the nox sessions' setup."""
+    """The test tooling's own tests (tests/tools): counts, matrix, the nox sessions' setup, make test's driver."""
     session.install('-r', pipeline.REQUIREMENTS_FILE, 'ansible-core==' + MAIN_TOOLCHAIN.ansible_core)
     run_pytest(session, 'tools')
 
@@ -162,18 +171,22 @@ class SessionTools:
 
 
 def add_build_session(toolchain) -> None:
-    """The build check on one toolchain: tarball, offline install, ansible-doc of every module (run_tests.py)."""
+    """The build check on one toolchain: tarball, offline install, ansible-doc of every module (build_check.py)."""
     name = 'build-%s-py%s' % (toolchain.ansible_core.rstrip('.*'), toolchain.python)
 
     @nox.session(name=name, python=toolchain.python, tags=['build', toolchain.name])
     def build(session: nox.Session) -> None:
         session.install('ansible-core==' + toolchain.ansible_core)
+        junit_path = os.path.join(results.results_dir(pipeline.BUILD_DIR, name), 'build.xml')
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(junit_path)
         copy_dir = os.path.join(pipeline.BUILD_DIR, 'nox', name, 'ansible_collections', 'cloudflare', 'pcap')
-        passed, failed, note = run_tests.build_install_document(SessionTools(session), pipeline.copy_collection(copy_dir),
-                                                                os.path.join(pipeline.BUILD_DIR, 'dist', name), dict(os.environ))
-        session.log('%d passed, %d failed (%s)' % (passed, failed, note))
+        checks = build_check.build_install_document(SessionTools(session), pipeline.copy_collection(copy_dir),
+                                                    os.path.join(pipeline.BUILD_DIR, 'dist', name), dict(os.environ))
+        results.write_junit(junit_path, name, checks)
+        failed = [check for check, failure in checks if failure]
         if failed:
-            session.error('%d modules do not render with ansible-doc' % failed)
+            session.error('failed: %s' % ', '.join(failed))
 
     build.__doc__ = 'ansible-galaxy collection build and install, ansible-doc of every module, on ansible-core %s (Python %s)' % (
         toolchain.ansible_core.rstrip('.*'), toolchain.python)

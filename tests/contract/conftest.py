@@ -6,7 +6,7 @@ Prism serves docs/openapi/pcaps.openapi.json. It answers 422 (request body again
 schemes) with an `sl-violations` header whenever a request breaks the contract, so a module fails on any request
 that Cloudflare's published contract rejects.
 
-`make test STAGES=contract` starts Prism and sets PRISM_URL and ANSIBLE_COLLECTIONS_PATH (the collection copy).
+`nox -s contract` (or `make test SESSIONS=contract`) starts Prism and sets PRISM_URL and ANSIBLE_COLLECTIONS_PATH (the collection copy).
 
 What Prism 5.14.2 answers, in its static mode, for this spec (checked by hand; the tests rely on it):
 - Every capture it returns, listed (GET .../pcaps), created (POST), or got (GET .../pcaps/{any id}), is the same
@@ -56,7 +56,7 @@ EXAMPLE_CHALLENGE_FILENAME = 'ownership-challenge-9883874ecac311ec8475433579a6bf
 def prism_url_fixture() -> str:
     url = os.environ.get('PRISM_URL')
     if not url or not os.environ.get('ANSIBLE_COLLECTIONS_PATH'):
-        pytest.fail('PRISM_URL and ANSIBLE_COLLECTIONS_PATH are not set: run these tests with `make test STAGES=contract`')
+        pytest.fail('PRISM_URL and ANSIBLE_COLLECTIONS_PATH are not set: run these tests with `nox -s contract`')
     return url
 
 

@@ -12,8 +12,13 @@ container engine), tests/output copied back into the checkout. What only this pr
 - integration: the simulator and moto's S3 server run around ansible-test and are stopped in a `finally`, whatever
   happens (antsibull-nox's callback_after does not run when ansible-test fails), and integration_config.yml points
   the targets at them;
-- the JUnit files land in build/junit/<session name>/ also when ansible-test failed (antsibull-nox copies
-  tests/output back only after a success), so that every test of every session can be counted;
+- sanity: one session at a time across nox processes (a lock file): it keeps both cores busy, and it builds the
+  virtualenvs that sessions share (~/.ansible/test/venv, keyed by their requirements);
+- units: ansible-test stops at the first group of tests (modules, module_utils, controller) that fails; the groups
+  it did not reach then run on their own, so that every test is counted;
+- the JUnit files and integration's data file land in build/results/<session name>/ also when ansible-test failed
+  (antsibull-nox copies tests/output back only after a success), so that every test of every session can be
+  counted (tests/tools/results.py);
 - ansible-test's --venv delegation virtualenv (tests/output/.tmp) stays in the copy: antsibull-nox cannot copy it
   back (it creates directories one level at a time), and it is no result.
 
@@ -25,12 +30,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
+import glob
 import os
 import re
 import shutil
 from collections.abc import Iterator
 
 import pipeline
+import results
 from matrix import MATRIX, MODULE_PYTHONS
 from pipeline import Toolchain
 
@@ -73,8 +81,10 @@ class AnsibleTestSession:
             return ['sanity', '--venv', '--junit', color_flag]
         params = [self.stage, '--venv', '--python', self.toolchain.python, '--requirements', color_flag]
         if self.stage == 'integration':
-            # Every target runs, also after one failed, and is counted.
+            # Every target runs, also after one failed, and is counted. `make test TARGETS=...` names targets through
+            # the environment: nox's positional arguments would reach every session of the run.
             params.append('--continue-on-error')
+            params += [target for target in os.environ.get('CFPCAP_INTEGRATION_TARGETS', '').split(',') if target]
         return params
 
 
@@ -126,15 +136,17 @@ class SessionRun:
     collection_dir: str = ''  # the copy that ansible-test runs in, once antsibull-nox made it
 
 
-def junit_dir(session_name: str) -> str:
-    """Where a session's JUnit files are kept: build/junit/<session name>."""
-    return os.path.join(pipeline.BUILD_DIR, 'junit', session_name)
+def session_results_dir(session_name: str) -> str:
+    """Where a session's JUnit and data files are kept: build/results/<session name>."""
+    return results.results_dir(pipeline.BUILD_DIR, session_name)
 
 
 def before_ansible_test(run: SessionRun, collection_dir: str) -> None:
     """antsibull-nox's callback_before, in the collection copy (collection_dir) with ansible-core installed: the
     offline pip bootstrap, and for integration the servers and the targets' configuration."""
     run.collection_dir = collection_dir
+    # antsibull-nox lays the copy in TMPDIR, which noxfile.py keeps inside the checkout (build/tmp).
+    pipeline.own_git_repository(collection_dir)
     pipeline.seed_ansible_test_pip(run.python, run.planned.toolchain.python)
     if run.planned.stage == 'integration':
         services = run.cleanup.enter_context(integration_services(run.python, collection_dir, run.planned.name))
@@ -147,27 +159,73 @@ def after_ansible_test(collection_dir: str) -> None:
     shutil.rmtree(os.path.join(collection_dir, 'tests', 'output', '.tmp'), ignore_errors=True)
 
 
-def keep_junit(collection_dir: str, session_name: str) -> None:
-    """Copy the JUnit files that ansible-test wrote in the copy to junit_dir(session_name)."""
-    written = os.path.join(collection_dir, 'tests', 'output', 'junit')
-    if os.path.isdir(written):
-        shutil.copytree(written, junit_dir(session_name), dirs_exist_ok=True)
+def keep_results(collection_dir: str, session_name: str) -> None:
+    """Copy the JUnit files and integration's data files that ansible-test wrote in the copy to
+    session_results_dir(session_name)."""
+    output = os.path.join(collection_dir, 'tests', 'output')
+    written = glob.glob(os.path.join(output, 'junit', '*.xml')) + glob.glob(os.path.join(output, 'data', 'integration-*.json'))
+    if written:
+        os.makedirs(session_results_dir(session_name), exist_ok=True)
+    for path in written:
+        shutil.copy2(path, session_results_dir(session_name))
+
+
+@contextlib.contextmanager
+def one_at_a_time(name: str) -> Iterator[None]:
+    """An exclusive lock on build/<name>.lock for the block, across processes (two nox processes side by side)."""
+    os.makedirs(pipeline.BUILD_DIR, exist_ok=True)
+    with open(os.path.join(pipeline.BUILD_DIR, name + '.lock'), 'w') as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        yield
+
+
+def unit_test_groups(collection_dir: str) -> list[tuple[str, list[str]]]:
+    """The unit tests split the way ansible-test units runs them, as (test context, paths): modules, module_utils,
+    and the rest (controller). Its JUnit files are named after the context (python3.11-module_utils-units.xml)."""
+    unit_dir = os.path.join(collection_dir, 'tests', 'unit')
+    target_side_dirs = [os.path.join(unit_dir, 'plugins', context) for context in ('modules', 'module_utils')]
+    # ansible-test matches a directory target only with its trailing slash.
+    groups = [(os.path.basename(directory), [os.path.relpath(directory, collection_dir) + '/']) for directory in target_side_dirs
+              if os.path.isdir(directory)]
+    controller_tests = sorted(os.path.relpath(path, collection_dir) for path in glob.glob(os.path.join(unit_dir, '**', 'test_*.py'), recursive=True)
+                              if not any(path.startswith(directory + os.sep) for directory in target_side_dirs))
+    if controller_tests:
+        groups.append(('controller', controller_tests))
+    return groups
+
+
+def unreached_unit_groups(collection_dir: str) -> list[tuple[str, list[str]]]:
+    """The unit test groups that a failed ansible-test units run wrote no JUnit file for."""
+    written = glob.glob(os.path.join(collection_dir, 'tests', 'output', 'junit', '*-units.xml'))
+    reached = {re.sub(r'^python[\d.]+-(.*)-units\.xml$', r'\1', os.path.basename(path)) for path in written}
+    return [(context, paths) for context, paths in unit_test_groups(collection_dir) if context not in reached]
+
+
+def run_unreached_unit_groups(session, run: SessionRun) -> None:
+    """After a failed units run: each group it did not reach, on its own (a failure there is counted from its JUnit
+    file; the session has failed already)."""
+    with session.chdir(run.collection_dir):
+        for context, paths in unreached_unit_groups(run.collection_dir):
+            session.log('unit test group %s was not reached: running it on its own' % context)
+            session.run('ansible-test', 'units', '--venv', '--python', run.planned.toolchain.python, '--requirements', '--color', 'no', *paths,
+                        success_codes=range(256))
 
 
 @contextlib.contextmanager
 def session_run(planned: AnsibleTestSession, python: str) -> Iterator[SessionRun]:
     """One run of a session, around antsibull-nox's: PATH for sanity; when it ends, however it ends, the servers
     that before_ansible_test started are stopped and the JUnit files kept (the last run's are gone)."""
-    shutil.rmtree(junit_dir(planned.name), ignore_errors=True)
+    shutil.rmtree(session_results_dir(planned.name), ignore_errors=True)
     with contextlib.ExitStack() as cleanup:
         run = SessionRun(planned, python, cleanup)
         if planned.stage == 'sanity':
+            cleanup.enter_context(one_at_a_time('ansible-test-sanity'))
             cleanup.enter_context(module_pythons_on_path())
         try:
             yield run
         finally:
             if run.collection_dir:
-                keep_junit(run.collection_dir, planned.name)
+                keep_results(run.collection_dir, planned.name)
 
 
 def add_sessions(nox, antsibull_nox, matrix: tuple[Toolchain, ...] = MATRIX) -> list[AnsibleTestSession]:
@@ -200,6 +258,10 @@ def wrap_session(run_ansible_test, planned: AnsibleTestSession, current: list[Se
             current.append(run)
             try:
                 run_ansible_test(session)
+            except Exception:
+                if planned.stage == 'units' and run.collection_dir:
+                    run_unreached_unit_groups(session, run)
+                raise
             finally:
                 current.remove(run)
 

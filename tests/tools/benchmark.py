@@ -427,15 +427,15 @@ def full_capture(toolchain, running, env, cwd, rounds, collection_dir, scratch):
                samples['boto3 download loop + mergecap'], '<= 1.00')
 
 
-# (7) The rulebook under a burst: ansible-rulebook (Java, the eda virtualenv of run_tests.py) and its own simulator,
+# (7) The rulebook under a burst: ansible-rulebook (Java, a virtualenv with tests/eda/requirements.txt) and its own simulator,
 # run by the end-to-end test, which writes the seconds from each target's first post to its .pcap on disk.
 def eda_burst(scratch):
-    from run_tests import EDA_PYTHON, EDA_REQUIREMENTS, ensure_cached_venv, java_found  # pylint: disable=import-outside-toplevel
+    from preflight import java_found  # pylint: disable=import-outside-toplevel
     print('\n(7) alerts to captures on disk, under a burst of 200 posts for 20 targets with a restart (tests/eda/test_eda_burst.py)')
     if not java_found():
         print('  not run: no java on PATH or in JAVA_HOME (ansible-rulebook needs Java 17 or newer)')
         return
-    venv_dir = ensure_cached_venv('eda-py%s' % EDA_PYTHON, EDA_PYTHON, EDA_REQUIREMENTS)
+    venv_dir = pipeline.ensure_cached_venv('eda-py3.11', '3.11', os.path.join(pipeline.REPO_ROOT, 'tests', 'eda', 'requirements.txt'))
     timings_path = os.path.join(scratch, 'eda-burst.json')
     env = dict(os.environ, EDA_BURST_TIMINGS=timings_path)
     run = subprocess.run([os.path.join(venv_dir, 'bin', 'python'), '-m', 'pytest', '-q', '-p', 'no:cacheprovider',

@@ -1,6 +1,6 @@
 # Copyright: contributors to the cloudflare.pcap collection
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""moto's S3 server on loopback for the integration targets, started by run_tests.py as it starts the simulator:
+"""moto's S3 server on loopback for the integration targets, started by the integration sessions (ansible_test_sessions.py) as they start the simulator:
 the unit tests' MotoServer (tests/unit/moto_server.py: IAM enforced, an administrator made first) and one bucket
 for full captures. Writes {"url", "access_key_id", "secret_access_key", "bucket"} as JSON to --info-file once the
 server answers, then runs until SIGTERM, when it stops the server (which also dies with this process).

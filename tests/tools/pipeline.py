@@ -1,6 +1,6 @@
 # Copyright: cloudflare.pcap maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Building blocks shared by `make test` (run_tests.py) and `make demo` (demo.py).
+"""Building blocks shared by `make test` (noxfile.py, tests/tools/suite.py), `make demo` (demo.py) and `make benchmark`.
 
 Everything here bootstraps from a fresh clone: virtualenvs under .venvs/, a copy of the collection under build/
 (ansible-test only accepts a collection that sits at .../ansible_collections/<namespace>/<name> and rejects a
@@ -82,8 +82,8 @@ class Toolchain:
         return os.path.join(self.venv_dir, 'bin', program)
 
 
-# Set by run_tests.py when toolchains run side by side: commands' output then goes to their log files only, and
-# every line the runner prints names the toolchain (the thread) it is about.
+# Set when commands run side by side: their output then goes to their log files only, and every line printed names
+# the thread it is about.
 QUIET = False
 _PRINT_LOCK = threading.Lock()
 _RUNNING: set = set()  # the processes run() is waiting for, so that an interruption can stop them all
@@ -149,6 +149,48 @@ def find_python(version: str) -> str:
         if probe.returncode == 0 and probe.stdout.strip() == version:
             return candidate
     raise PipelineError('no Python %s interpreter found (looked in pyenv and on PATH)' % version)
+
+
+def interpreters_on_path(versions: tuple[str, ...]) -> None:
+    """Put the directories of these Pythons (found as find_python finds them) in front of PATH, so that nox finds
+    each session's interpreter: pyenv's shims on PATH refuse versions that are not selected. A version that is not
+    installed is left out (`make test` names it on its MISSING line; nox then fails its sessions)."""
+    directories = []
+    for version in versions:
+        with contextlib.suppress(PipelineError):
+            directory = os.path.dirname(find_python(version))
+            if directory not in directories:
+                directories.append(directory)
+    os.environ['PATH'] = os.pathsep.join(directories + [os.environ.get('PATH', '')])
+
+
+def keep_temporary_files_inside() -> None:
+    """TMPDIR is build/tmp for this process and what it starts (antsibull-nox's collection copies, ansible-test's and
+    pip's scratch files), so that a run writes only inside the checkout."""
+    tmp_dir = os.path.join(BUILD_DIR, 'tmp')
+    os.makedirs(tmp_dir, exist_ok=True)
+    os.environ['TMPDIR'] = tmp_dir
+    tempfile.tempdir = None  # computed again from TMPDIR
+
+
+def ensure_cached_venv(name: str, python: str, requirements_path: str) -> str:
+    """.venvs/NAME with the requirements installed, reused while that file (and the Python version) is unchanged."""
+    venv_dir = os.path.join(VENVS_DIR, name)
+    with open(requirements_path) as requirements:
+        stamp = text_digest(requirements.read(), python)
+    stamp_path = os.path.join(venv_dir, '.requirements-stamp')
+    usable = subprocess.run([os.path.join(venv_dir, 'bin', 'python'), '-c', ''], stdin=subprocess.DEVNULL, capture_output=True,
+                            check=False).returncode == 0 if os.access(os.path.join(venv_dir, 'bin', 'python'), os.X_OK) else False
+    if usable and os.path.isfile(stamp_path):
+        with open(stamp_path) as stamp_file:
+            if stamp_file.read().strip() == stamp:
+                return venv_dir
+    shutil.rmtree(venv_dir, ignore_errors=True)
+    check_run([find_python(python), '-m', 'venv', venv_dir])
+    check_run([os.path.join(venv_dir, 'bin', 'python'), '-m', 'pip', 'install', '--quiet', '-r', requirements_path])
+    with open(stamp_path, 'w') as stamp_file:
+        stamp_file.write(stamp + '\n')
+    return venv_dir
 
 
 def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = None, log_path: str | None = None,
@@ -351,12 +393,19 @@ def copy_collection(copy_dir: str = COLLECTION_COPY) -> str:
         destination = os.path.join(copy_dir, relative_path)
         os.makedirs(os.path.dirname(destination), exist_ok=True)
         shutil.copy2(os.path.join(REPO_ROOT, relative_path), destination, follow_symlinks=False)
-    # ansible-test lists a collection's files with git when it finds a .git in the collection or above it. Above the
-    # copy is this checkout, which ignores build/, so the copy gets a repository of its own (no commit needed).
-    if shutil.which('git'):
-        check_run(['git', 'init', '--quiet', copy_dir])
+    own_git_repository(copy_dir)
     log('copied %d files to %s' % (len(files), os.path.relpath(copy_dir, REPO_ROOT)))
     return copy_dir
+
+
+def own_git_repository(copy_dir: str) -> None:
+    """Give a collection copy inside this checkout a git repository of its own (no commit needed).
+
+    ansible-test lists a collection's files with git when it finds a .git in the collection or above it. Above a copy
+    in build/ is this checkout, which ignores build/: ansible-test would find no file ("Cannot run unit tests
+    without tests/unit/")."""
+    if shutil.which('git') and not os.path.exists(os.path.join(copy_dir, '.git')):
+        check_run(['git', 'init', '--quiet', copy_dir])
 
 
 def free_port() -> int:

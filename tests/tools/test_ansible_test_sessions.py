@@ -6,6 +6,7 @@ the JUnit files kept."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import ansible_test_sessions  # noqa: E402  pylint: disable=wrong-import-position
 import pipeline  # noqa: E402  pylint: disable=wrong-import-position
-import run_tests  # noqa: E402  pylint: disable=wrong-import-position
+import suite  # noqa: E402  pylint: disable=wrong-import-position
 from matrix import MATRIX  # noqa: E402  pylint: disable=wrong-import-position
 
 COLOR = object()  # stands for antsibull-nox's COLOR_FLAG
@@ -57,9 +58,9 @@ def test_the_sanity_session_installs_the_shellcheck_that_the_toolchains_pin():
 
 
 def test_nox_lists_each_session_on_the_toolchain_python():
-    """The real noxfile, listed by the project's nox (.venvs/lint-py3.12): each planned session, with the matrix's
+    """The real noxfile, listed by the project's nox (.venvs/nox-py3.12): each planned session, with the matrix's
     Python rather than antsibull-nox's range, and tagged with its stage."""
-    nox = os.path.join(run_tests.ensure_lint_venv(), 'bin', 'nox')
+    nox = os.path.join(pipeline.ensure_cached_venv(suite.NOX_VENV, suite.NOX_PYTHON, suite.NOX_REQUIREMENTS), 'bin', 'nox')
     listing = subprocess.run([nox, '--list', '--json'], cwd=pipeline.REPO_ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                              check=True)
     sessions = {session['name']: session for session in json.loads(listing.stdout)}
@@ -157,7 +158,7 @@ def test_the_servers_stop_and_the_junit_files_stay_however_the_run_ends(collecti
     assert session.installed == [('-r', pipeline.REQUIREMENTS_FILE)]
     assert not answers(seen['simulator_url'] + '/health') and not answers(seen['bucket_store_url'])
     assert current == []
-    assert os.listdir(ansible_test_sessions.junit_dir(planned.name)) == ['python3.11-x.xml']
+    assert os.listdir(ansible_test_sessions.session_results_dir(planned.name)) == ['python3.11-x.xml']
 
 
 def test_a_passing_run_leaves_no_server_and_no_delegation_virtualenv_to_copy(collection_copy):
@@ -172,3 +173,76 @@ def test_a_passing_run_leaves_no_server_and_no_delegation_virtualenv_to_copy(col
     assert not answers(seen['simulator_url'] + '/health')
     # Simulator credentials are fixtures; moto's keys are its administrator's, made by the run.
     assert seen['cloudflare_api_token'] == pipeline.SIMULATOR_API_TOKEN and seen['bucket_store_bucket']
+
+
+# --- units: every group counted -------------------------------------------------------------------------------------
+
+class FakeUnitsSession(FakeSession):
+    """A nox session whose `run` stands for ansible-test units: each call writes the JUnit files of the contexts
+    that `outcomes` gives in turn."""
+
+    def __init__(self, collection, outcomes):
+        super().__init__()
+        self.collection = collection
+        self.outcomes = iter(outcomes)
+        self.calls = []
+
+    @contextlib.contextmanager
+    def chdir(self, directory):
+        assert directory == self.collection
+        yield
+
+    def log(self, message):
+        pass
+
+    def run(self, *args, **kwargs):
+        self.calls.append(args)
+        junit = os.path.join(self.collection, 'tests', 'output', 'junit')
+        os.makedirs(junit, exist_ok=True)
+        for context in next(self.outcomes):
+            with open(os.path.join(junit, 'python3.11-%s-units.xml' % context), 'w') as report:
+                report.write('<testsuites><testsuite><testcase classname="tests.unit.x" name="ok"/></testsuite></testsuites>')
+
+
+def unit_collection(tmp_path):
+    collection = tmp_path / 'root' / 'ansible_collections' / 'cloudflare' / 'pcap'
+    for directory in ('plugins/modules', 'plugins/module_utils'):
+        (collection / 'tests' / 'unit' / directory).mkdir(parents=True)
+    (collection / 'tests' / 'unit' / 'test_docs.py').write_text('')
+    return str(collection)
+
+
+def faked_units_run(collection, session, monkeypatch, tmp_path):
+    monkeypatch.setattr(pipeline, 'BUILD_DIR', str(tmp_path / 'build'))
+    monkeypatch.setattr(pipeline, 'seed_ansible_test_pip', lambda python, version: None)
+    monkeypatch.setattr(pipeline, 'own_git_repository', lambda directory: None)
+    planned = ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'units')
+    current = []
+
+    def run_ansible_test(nox_session):
+        ansible_test_sessions.before_ansible_test(current[-1], collection)
+        nox_session.run('ansible-test', 'units')  # antsibull-nox's run, all groups
+        if len(os.listdir(os.path.join(collection, 'tests', 'output', 'junit'))) < 3:
+            raise RuntimeError('ansible-test units failed')
+
+    return ansible_test_sessions.wrap_session(run_ansible_test, planned, current), planned
+
+
+def test_the_unit_groups_a_failed_run_did_not_reach_run_on_their_own_and_are_kept(tmp_path, monkeypatch):
+    collection = unit_collection(tmp_path)
+    # The first run fails in module_utils after modules passed; the re-runs write module_utils and controller.
+    session = FakeUnitsSession(collection, [['modules'], ['module_utils'], ['controller']])
+    run, planned = faked_units_run(collection, session, monkeypatch, tmp_path)
+    with pytest.raises(RuntimeError):
+        run(session)
+    assert [call[-1] for call in session.calls[1:]] == ['tests/unit/plugins/module_utils/', 'tests/unit/test_docs.py']
+    assert sorted(os.listdir(ansible_test_sessions.session_results_dir(planned.name))) == [
+        'python3.11-controller-units.xml', 'python3.11-module_utils-units.xml', 'python3.11-modules-units.xml']
+
+
+def test_a_units_run_that_passes_runs_once(tmp_path, monkeypatch):
+    collection = unit_collection(tmp_path)
+    session = FakeUnitsSession(collection, [['modules', 'module_utils', 'controller']])
+    run, _planned = faked_units_run(collection, session, monkeypatch, tmp_path)
+    run(session)
+    assert len(session.calls) == 1

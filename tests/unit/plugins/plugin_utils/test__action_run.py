@@ -138,7 +138,7 @@ def module_loader():
     """ansible-core finds a module by its name with its collection loader, which ansible-test units installs before
     the collection is imported; a plain pytest run imports it without, and cannot run a module as a module."""
     if AnsibleCollectionConfig.collection_finder is None:
-        pytest.skip('needs the collection loader of ansible-test units (tests/tools/run_tests.py --stages units)')
+        pytest.skip('needs the collection loader of ansible-test units (nox -t units)')
     return plugin_loader
 
 
