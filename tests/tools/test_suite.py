@@ -189,7 +189,7 @@ def test_sigterm_stops_nox_cleanly_and_leaves_no_process(fake_run, tmp_path):
     with open(pids_path) as pids_file:
         pids = json.load(pids_file)
     process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=120)
+    output = process.communicate(timeout=120)[0]
     assert process.returncode == 130, output
     assert last_line(output).endswith(' failed') and not last_line(output).endswith(' 0 failed')
     assert 'interrupted' in output
