@@ -23,7 +23,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -64,7 +63,8 @@ class PipelineError(Exception):
 
 @dataclasses.dataclass(frozen=True)
 class Toolchain:
-    """One ansible-core release on one Python version, installed in its own virtualenv."""
+    """One ansible-core release on one Python version (a row of the matrix); make demo and make benchmark install it in
+    a virtualenv of its own (.venvs/<name>)."""
 
     ansible_core: str  # a version pattern for pip, e.g. "2.19.*"
     python: str  # "3.11"
@@ -82,26 +82,8 @@ class Toolchain:
         return os.path.join(self.venv_dir, 'bin', program)
 
 
-# Set when commands run side by side: their output then goes to their log files only, and every line printed names
-# the thread it is about.
-QUIET = False
-_PRINT_LOCK = threading.Lock()
-_RUNNING: set = set()  # the processes run() is waiting for, so that an interruption can stop them all
-
-
 def log(message: str) -> None:
-    lane = threading.current_thread().name
-    if QUIET and threading.current_thread() is not threading.main_thread():
-        message = '\n'.join('[%s] %s' % (lane, line) if line else line for line in message.split('\n'))
-    with _PRINT_LOCK:
-        print(message, flush=True)
-
-
-def terminate_all() -> None:
-    """Stop every command that run() is waiting for (an interruption while toolchains run side by side)."""
-    for process in list(_RUNNING):
-        with contextlib.suppress(ProcessLookupError):
-            process.terminate()
+    print(message, flush=True)
 
 
 def isolate_home() -> None:
@@ -197,10 +179,8 @@ def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = N
         echo: bool = True) -> tuple[int, str]:
     """Run a command without stdin, echo its output as it comes (unless told not to), and return its exit code and output."""
     log('$ ' + ' '.join(command))
-    echo = echo and not QUIET
     with subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors='replace') as process:
-        _RUNNING.add(process)
         lines = []
         try:
             for line in process.stdout:
@@ -212,8 +192,6 @@ def run(command: list[str], cwd: str = REPO_ROOT, env: dict[str, str] | None = N
             # Ctrl-C reaches the whole process group, but a SIGTERM sent to the runner alone does not.
             process.terminate()
             raise
-        finally:
-            _RUNNING.discard(process)
     output = ''.join(lines)
     if log_path:
         os.makedirs(os.path.dirname(log_path), exist_ok=True)

@@ -78,7 +78,7 @@ def estimated_minutes(session: dict) -> float:
 
 def lanes(sessions: list[dict], jobs: int) -> list[list[str]]:
     """The sessions split into `jobs` nox processes: a toolchain's sessions together (in the order given), the
-    longest group first into the process with the least work."""
+    longest group first into the process with the least work; sanity first in the first process only."""
     groups: dict[str, list[dict]] = {}
     for session in sessions:
         key = next((tag for tag in session.get('tags') or () if TOOLCHAIN_TAG.match(tag)), session['name'])
@@ -88,6 +88,10 @@ def lanes(sessions: list[dict], jobs: int) -> list[list[str]]:
         lightest = min(work, key=lambda lane: lane[0])
         lightest[0] += sum(estimated_minutes(session) for session in group)
         lightest[1].extend(session['name'] for session in group)
+    # One sanity session runs at a time (they share ansible-test's virtualenvs and keep both cores busy): the other
+    # processes take theirs last rather than wait for the lock at their start.
+    for _minutes, names in work[1:]:
+        names.sort(key=lambda name: results.kind_of(name) == 'sanity')
     return [names for _minutes, names in work if names]
 
 

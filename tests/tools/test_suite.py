@@ -220,6 +220,14 @@ def test_a_toolchain_stays_in_one_nox_process_and_the_work_is_balanced():
     assert max(work) - min(work) <= suite.MINUTES['eda']
 
 
+def test_only_the_first_nox_process_starts_with_sanity():
+    sessions = [session('ansible-test-%s-2.%d-py3.11' % (stage, minor), stage, 'core-2.%d-py3.11' % minor)
+                for minor in (16, 19) for stage in ('sanity', 'units', 'integration')]
+    first, second = suite.lanes(sessions, 2)
+    assert first[0].startswith('ansible-test-sanity-') and second[-1].startswith('ansible-test-sanity-')
+    assert not second[0].startswith('ansible-test-sanity-')
+
+
 def test_one_job_is_one_nox_process():
     lanes = suite.lanes([session('simulator'), session('runner')], 1)
     assert len(lanes) == 1 and sorted(lanes[0]) == ['runner', 'simulator']
