@@ -97,6 +97,7 @@ def count_session(session_name: str, nox_result: str, directory: str, expected_t
         junit_paths = sorted(glob.glob(os.path.join(directory, '*.xml')))
         passed, failed, skipped = count_junit(junit_paths, sanity=kind == 'sanity')
         passed, failed, note = judged_counts(kind if kind != 'junit' else session_name, passed, failed, skipped)
+        note = '; '.join(part for part in (failed_cases_note(junit_paths, sanity=kind == 'sanity'), note) if part)
     return SessionCount(session_name, *reconciled(succeeded, passed, failed, verdict, note))
 
 
@@ -186,6 +187,16 @@ def count_junit(paths: list[str], sanity: bool = False) -> tuple[int, int, list[
             else:
                 passed += 1
     return passed, failed, skipped
+
+
+def failed_cases_note(paths: list[str], sanity: bool = False, shown: int = 5) -> str:
+    """The first failing test cases of JUnit files, named for the table's note: 'failed: a, b (+3 more)'."""
+    failing = [case_id(case, sanity) for path in paths for case in ElementTree.parse(path).getroot().iter('testcase')
+               if case.find('failure') is not None or case.find('error') is not None]
+    if not failing:
+        return ''
+    more = ' (+%d more)' % (len(failing) - shown) if len(failing) > shown else ''
+    return 'failed: %s%s' % (', '.join(failing[:shown]), more)
 
 
 def case_id(case: ElementTree.Element, sanity: bool = False) -> str:

@@ -192,8 +192,32 @@ def print_table(counts: list[results.SessionCount], running: list[Lane], seconds
     failed = sum(count.failed for count in counts)
     logs = [os.path.relpath(lane.log_path, pipeline.REPO_ROOT) for lane in running if lane.log_path]
     log(row % ('all (%.0f s)' % seconds, passed, failed, 'output: %s' % ', '.join(logs) if logs else ''))
+    # What failed, last: CI shows the end of the output, and the table's top may be cut off there.
+    failing = [count for count in counts if count.failed]
+    for count in failing:
+        lane = next((lane for lane in running if count.session in lane.sessions and lane.log_path), None)
+        tail = session_output(lane.log_path, count.session) if lane else []
+        if tail:
+            log('\n--- the end of %s\'s output (%s):' % (count.session, os.path.relpath(lane.log_path, pipeline.REPO_ROOT)))
+            log('\n'.join('    ' + line for line in tail))
+    for count in failing:
+        log('FAILED: %s: %s' % (count.session, count.note or '%d failed' % count.failed))
     log('%d passed, %d failed' % (passed, failed))
     return failed
+
+
+def session_output(log_path: str, session: str, lines: int = 25) -> list[str]:
+    """The last lines of one session's part of a nox log: from nox's "Running session <name>" to the next one."""
+    try:
+        with open(log_path, errors='replace') as nox_log:
+            output = nox_log.read().splitlines()
+    except FileNotFoundError:
+        return []
+    start = next((index for index, line in enumerate(output) if line == 'nox > Running session %s' % session), None)
+    if start is None:
+        return []
+    end = next((index for index in range(start + 1, len(output)) if output[index].startswith('nox > Running session ')), len(output))
+    return output[max(start, end - lines):end]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -62,6 +62,13 @@ def test_failures_are_counted_as_the_files_give_them(tmp_path):
     assert (count.passed, count.failed) == (2, 2)
 
 
+def test_the_note_names_the_first_failing_tests(tmp_path):
+    failing = ['<testcase classname="tests.unit.test_docs" name="test_%d"><error message="x"/></testcase>' % number for number in range(7)]
+    junit(tmp_path, 'pytest.xml', PASSED_CASE, *failing)
+    count = results.count_session('simulator', 'failed', str(tmp_path))
+    assert count.note == 'failed: %s (+2 more)' % ', '.join('tests/unit/test_docs.py::test_%d' % number for number in range(5))
+
+
 @pytest.mark.parametrize('verdict, expected', [('success', (1, 0)), ('failed', (0, 1)), ('skipped', (0, 1)), ('', (0, 1))])
 def test_a_lint_session_is_one_check(tmp_path, verdict, expected):
     count = results.count_session('docs-check', verdict, str(tmp_path))

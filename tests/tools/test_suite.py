@@ -128,6 +128,16 @@ def test_a_failing_session_fails_the_run_and_the_others_still_count(fake_run):
     assert code == 1 and last_line(output) == '3 passed, 1 failed', output
 
 
+def test_what_failed_is_named_at_the_end_with_the_end_of_its_output(fake_run):
+    code, output = fake_run({'simulator': 'fail', 'runner': 'pass', 'docs-check': 'pass'})
+    lines = output.rstrip('\n').splitlines()
+    end = lines[next(index for index, line in enumerate(lines) if line.startswith('all (')) + 1:]  # below the table
+    assert code == 1
+    assert 'FAILED: simulator: failed: tests.py::x::bad' in end, output
+    assert any('a test failed' in line for line in end), output  # the session's own words, from its nox log
+    assert not any('runner' in line for line in end), output
+
+
 def test_a_session_that_ran_no_test_is_not_green(fake_run):
     code, output = fake_run({'simulator': 'silent', 'runner': 'pass'})
     assert code == 1 and last_line(output) == '2 passed, 1 failed', output
