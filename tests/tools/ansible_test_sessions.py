@@ -8,7 +8,8 @@ container engine), tests/output copied back into the checkout. What only this pr
 - the session runs on the toolchain's Python (antsibull-nox would pick any of the release's controller Pythons);
 - ansible-test's pip bootstrap, which it downloads from a host that is unreachable here, is seeded offline
   (pipeline.seed_ansible_test_pip) before ansible-test runs;
-- sanity: the Pythons the modules claim are on PATH, so that compile and import run on each of them;
+- sanity: the Pythons the modules claim are on PATH, so that compile and import run on each of them; an ignore file
+  (tests/sanity/ignore-*.txt) fails the session before ansible-test runs: a finding is fixed, not ignored;
 - integration: the simulator and moto's S3 server run around ansible-test and are stopped in a `finally`, whatever
   happens (antsibull-nox's callback_after does not run when ansible-test fails), and integration_config.yml points
   the targets at them;
@@ -148,9 +149,19 @@ def before_ansible_test(run: SessionRun, collection_dir: str) -> None:
     # antsibull-nox lays the copy in TMPDIR, which noxfile.py keeps inside the checkout (build/tmp).
     pipeline.own_git_repository(collection_dir)
     pipeline.seed_ansible_test_pip(run.python, run.planned.toolchain.python)
+    if run.planned.stage == 'sanity':
+        refuse_sanity_ignore_files(collection_dir)
     if run.planned.stage == 'integration':
         services = run.cleanup.enter_context(integration_services(run.python, collection_dir, run.planned.name))
         pipeline.write_integration_config(os.path.join(collection_dir, 'tests', 'integration', 'integration_config.yml'), *services)
+
+
+def refuse_sanity_ignore_files(collection_dir: str) -> None:
+    """The project keeps no sanity ignore file (CONTRIBUTING.md): with one, the sanity session fails."""
+    ignore_files = sorted(glob.glob(os.path.join(collection_dir, 'tests', 'sanity', 'ignore-*.txt')))
+    if ignore_files:
+        raise pipeline.PipelineError('sanity ignore files are not allowed (fix the finding instead): %s'
+                                     % ', '.join(os.path.relpath(path, collection_dir) for path in ignore_files))
 
 
 def after_ansible_test(collection_dir: str) -> None:

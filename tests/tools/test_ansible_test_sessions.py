@@ -82,6 +82,23 @@ def test_the_module_pythons_are_on_path_during_sanity_only(monkeypatch):
     assert os.environ['PATH'] == before
 
 
+def test_a_sanity_ignore_file_fails_the_sanity_session_before_ansible_test_runs(collection_copy):
+    ran = []
+    current = []
+
+    def run_ansible_test(_session):
+        ansible_test_sessions.before_ansible_test(current[-1], collection_copy)
+        ran.append('ansible-test')
+
+    sanity = ansible_test_sessions.wrap_session(run_ansible_test, ansible_test_sessions.AnsibleTestSession(MATRIX[0], 'sanity'), current)
+    os.makedirs(os.path.join(collection_copy, 'tests', 'sanity'))
+    with open(os.path.join(collection_copy, 'tests', 'sanity', 'ignore-2.19.txt'), 'w') as ignore_file:
+        ignore_file.write('plugins/modules/capture_request.py validate-modules:nonexistent-parameter-documented\n')
+    with pytest.raises(pipeline.PipelineError, match='tests/sanity/ignore-2.19.txt'):
+        sanity(FakeSession())
+    assert not ran
+
+
 # --- servers and results around a run -------------------------------------------------------------------------------
 
 @pytest.fixture
