@@ -20,6 +20,7 @@ import fnmatch
 import glob
 import json
 import os
+import re
 from xml.etree import ElementTree
 
 # Skips that are expected, with the reason; any other skipped test counts as a failure. Keys are the kind of
@@ -46,6 +47,8 @@ EXPECTED_SKIPS = {
 
 # The sessions whose tests are pytest suites (tests/<name>), counted from their JUnit file.
 PYTEST_SESSIONS = ('simulator', 'runner', 'contract', 'eda')
+# The build check of a toolchain (noxfile.py), counted from its JUnit file; not antsibull-nox's build-import-check.
+BUILD_SESSION = re.compile(r'^build-\d+\.\d+-py\d+\.\d+$')
 
 
 @dataclasses.dataclass
@@ -73,9 +76,13 @@ def kind_of(session_name: str) -> str:
     for stage in ('sanity', 'units', 'integration'):
         if session_name.startswith('ansible-test-%s-' % stage):
             return stage
-    if session_name in PYTEST_SESSIONS or session_name.startswith('build-'):
+    if session_name in PYTEST_SESSIONS or is_build_session(session_name):
         return 'junit'
     return 'check'
+
+
+def is_build_session(session_name: str) -> bool:
+    return bool(BUILD_SESSION.match(session_name))
 
 
 def results_dir(build_dir: str, session_name: str) -> str:

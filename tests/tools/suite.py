@@ -70,7 +70,7 @@ def planned_sessions(nox: str, names: list[str], tags: list[str], noxfile: str =
 def estimated_minutes(session: dict) -> float:
     kind = results.kind_of(session['name'])
     if kind == 'junit':
-        kind = 'build' if session['name'].startswith('build-') else session['name']
+        kind = 'build' if results.is_build_session(session['name']) else session['name']
     minutes = MINUTES.get(kind, 1)
     # ansible-core 2.16 runs compile and import on eight Pythons.
     return minutes * 1.8 if kind == 'sanity' and '-2.16-' in session['name'] else minutes

@@ -36,7 +36,8 @@ def junit(directory, name, *cases):
 
 @pytest.mark.parametrize('name, kind', [('ansible-test-sanity-2.16-py3.11', 'sanity'), ('ansible-test-units-2.21-py3.13', 'units'),
                                         ('ansible-test-integration-2.19-py3.11', 'integration'), ('simulator', 'junit'),
-                                        ('eda', 'junit'), ('build-2.21-py3.12', 'junit'), ('docs-check', 'check'), ('ee-create', 'check')])
+                                        ('eda', 'junit'), ('build-2.21-py3.12', 'junit'), ('docs-check', 'check'), ('ee-create', 'check'),
+                                        ('build-import-check', 'check')])
 def test_each_session_is_counted_its_way(name, kind):
     assert results.kind_of(name) == kind
 

@@ -255,6 +255,20 @@ def test_the_real_noxfile_plans_every_session_of_the_matrix(tmp_path):
     assert not {'demo', 'benchmark'} & names
 
 
+def test_each_real_session_is_counted_from_what_it_writes():
+    """A session counted from JUnit files that it does not write would be 'ran no test'; a lint session counted as
+    one check would hide its tests: each default session of the real noxfile is counted its way."""
+    nox = os.path.join(pipeline.ensure_cached_venv(suite.NOX_VENV, suite.NOX_PYTHON, suite.NOX_REQUIREMENTS), 'bin', 'nox')
+    planned = suite.planned_sessions(nox, [], [])
+    kinds = {item['name']: suite.results.kind_of(item['name']) for item in planned}
+    junit = {name for name, kind in kinds.items() if kind == 'junit'}
+    build_sessions = {item['name'] for item in planned if 'build' in (item.get('tags') or ())}
+    assert junit == set(suite.results.PYTEST_SESSIONS) | build_sessions
+    assert kinds['build-import-check'] == kinds['ansible-lint'] == kinds['docs-check'] == 'check'
+    assert {name for name, kind in kinds.items() if kind in ('sanity', 'units', 'integration')} == {
+        name for name in kinds if name.startswith('ansible-test-')}
+
+
 # --- state stays in the project -------------------------------------------------------------------------------------
 
 def test_home_and_the_ansible_test_cache_are_inside_the_project(monkeypatch, tmp_path):
