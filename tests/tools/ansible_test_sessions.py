@@ -12,7 +12,7 @@ container engine), tests/output copied back into the checkout. What only this pr
   (tests/sanity/ignore-*.txt) fails the session before ansible-test runs: a finding is fixed, not ignored;
 - integration: the simulator and moto's S3 server run around ansible-test and are stopped in a `finally`, whatever
   happens (antsibull-nox's callback_after does not run when ansible-test fails), and integration_config.yml points
-  the targets at them;
+  the targets at them; integration.cfg keeps ansible's module files inside the checkout;
 - sanity: one session at a time across nox processes (a lock file): it keeps both cores busy, and it builds the
   virtualenvs that sessions share (~/.ansible/test/venv, keyed by their requirements);
 - units: ansible-test stops at the first group of tests (modules, module_utils, controller) that fails; the groups
@@ -154,6 +154,7 @@ def before_ansible_test(run: SessionRun, collection_dir: str) -> None:
     if run.planned.stage == 'integration':
         services = run.cleanup.enter_context(integration_services(run.python, collection_dir, run.planned.name))
         pipeline.write_integration_config(os.path.join(collection_dir, 'tests', 'integration', 'integration_config.yml'), *services)
+        pipeline.write_ansible_test_config(os.path.join(collection_dir, 'tests', 'integration', 'integration.cfg'))
 
 
 def refuse_sanity_ignore_files(collection_dir: str) -> None:

@@ -148,11 +148,27 @@ def interpreters_on_path(versions: tuple[str, ...]) -> None:
 
 def keep_temporary_files_inside() -> None:
     """TMPDIR is build/tmp for this process and what it starts (antsibull-nox's collection copies, ansible-test's and
-    pip's scratch files), so that a run writes only inside the checkout."""
+    pip's scratch files), and so is ansible's remote_tmp (ANSIBLE_REMOTE_TMP), so that a run writes only inside the
+    checkout."""
     tmp_dir = os.path.join(BUILD_DIR, 'tmp')
     os.makedirs(tmp_dir, exist_ok=True)
     os.environ['TMPDIR'] = tmp_dir
     tempfile.tempdir = None  # computed again from TMPDIR
+    os.environ['ANSIBLE_REMOTE_TMP'] = ansible_remote_tmp()
+
+
+def ansible_remote_tmp() -> str:
+    """Where ansible puts its module files on localhost: on the local connection, the default ~/.ansible/tmp expands
+    to the home in the user database (~root), not to HOME."""
+    return os.path.join(BUILD_DIR, 'tmp', 'ansible-remote')
+
+
+def write_ansible_test_config(path: str) -> None:
+    """tests/integration/integration.cfg of a collection copy: the ansible.cfg that ansible-test gives every target
+    (it passes neither TMPDIR nor ANSIBLE_REMOTE_TMP on), with ansible_remote_tmp()."""
+    with open(path, 'w') as config:
+        config.write('# Written by tests/tools/pipeline.py: module files stay inside the checkout.\n')
+        config.write('[defaults]\nremote_tmp = %s\n' % ansible_remote_tmp())
 
 
 def ensure_cached_venv(name: str, python: str, requirements_path: str) -> str:

@@ -192,6 +192,21 @@ def test_a_passing_run_leaves_no_server_and_no_delegation_virtualenv_to_copy(col
     assert seen['cloudflare_api_token'] == pipeline.SIMULATOR_API_TOKEN and seen['bucket_store_bucket']
 
 
+def test_the_targets_ansible_config_keeps_module_files_inside_the_checkout(tmp_path, monkeypatch):
+    """ansible-test passes neither TMPDIR nor ANSIBLE_REMOTE_TMP to the targets, and on the local connection ~ in
+    remote_tmp is the user database's home: the integration.cfg the session writes says where instead."""
+    monkeypatch.setattr(pipeline, 'BUILD_DIR', str(tmp_path / 'build'))
+    config = tmp_path / 'integration.cfg'
+    pipeline.write_ansible_test_config(str(config))
+    env = dict((name, value) for name, value in os.environ.items() if name != 'ANSIBLE_REMOTE_TMP')
+    env.update(ANSIBLE_CONFIG=str(config), ANSIBLE_KEEP_REMOTE_FILES='1', HOME=str(tmp_path / 'home'))
+    ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
+    subprocess.run([ansible, 'localhost', '-c', 'local', '-m', 'ansible.builtin.copy', '-a', 'content=x dest=%s' % (tmp_path / 'copied')],
+                   env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120, check=True)
+    kept = os.listdir(pipeline.ansible_remote_tmp())
+    assert kept and all(name.startswith('ansible-tmp-') for name in kept)
+
+
 # --- units: every group counted -------------------------------------------------------------------------------------
 
 class FakeUnitsSession(FakeSession):

@@ -13,7 +13,7 @@ export LEAK_CHECK_WRONG_TOKEN=leak-check-LEAKCHECKWRONGTOKEN
 export LEAK_CHECK_NEWLINE_TOKEN=$'LEAKCHECKNEWLINETOKEN\n'
 export LEAK_CHECK_WRONG_KEY=LEAKCHECKWRONGGLOBALKEY
 # Tokens in files (api_token_file): the right one, a wrong one, and one that other users could read.
-token_files="$(mktemp -d)"
+token_files="$(mktemp -d "$output/token-files-XXXXXX")"  # in the output directory: ansible-test does not pass TMPDIR on
 (umask 077 && read_config cloudflare_api_token > "$token_files/right" && echo LEAKCHECKFILETOKEN > "$token_files/wrong")
 echo LEAKCHECKREADABLEFILETOKEN > "$token_files/readable" && chmod 0644 "$token_files/readable"
 export LEAK_CHECK_TOKEN_FILES="$token_files"
