@@ -6,9 +6,23 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from ansible_collections.cloudflare.pcap.tests.unit.helpers import ACCOUNT_ID, TOKEN, StubAPI
+
+# ansible-test runs the unit tests without TMPDIR and ANSIBLE_REMOTE_TMP: pytest's tmp_path and the module files of
+# the playbooks some tests run would go to /tmp and to the home in the user database (the local connection expands
+# ~/.ansible/tmp through it). They go to tests/output/.tmp instead, ansible-test's own scratch directory; a value
+# the user set stays.
+SCRATCH_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'output', '.tmp')
+if 'TMPDIR' not in os.environ:
+    os.makedirs(SCRATCH_DIR, exist_ok=True)
+    os.environ['TMPDIR'] = SCRATCH_DIR
+    tempfile.tempdir = None  # computed again from TMPDIR
+os.environ.setdefault('ANSIBLE_REMOTE_TMP', os.path.join(os.environ['TMPDIR'], 'ansible-remote'))
 
 
 @pytest.fixture(autouse=True)
