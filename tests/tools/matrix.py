@@ -5,7 +5,7 @@
 Read by noxfile.py: one nox session per toolchain and stage (`make test` runs them all). Its shape: full stages on
 the oldest ansible-core that meta/runtime.yml claims (2.16), on 2.19 and on the newest (2.21, on Python 3.12 and
 3.13); units on every minor in between (2.17, 2.18, 2.20). "Full" is sanity, units, integration and build. What
-runs once, on purpose, to stay within about 25 minutes on an idle 2-core machine:
+runs once, on purpose, to stay within about 27 minutes (warm virtualenvs) on an idle 2-core machine:
 - sanity once per release: on 2.21 it runs on Python 3.12 only. Its results do not depend on the controller's
   Python: the tests that do (compile, import) run on every Python from 3.9 to 3.13 from one controller anyway;
   units, integration and build (where the in-process runner meets the controller's Python) run on 3.13 too;
