@@ -102,9 +102,9 @@ def count_session(session_name: str, nox_result: str, directory: str, expected_t
         passed, failed, note = integration_counts(glob.glob(os.path.join(directory, 'integration-*.json')), expected_targets)
     else:
         junit_paths = sorted(glob.glob(os.path.join(directory, '*.xml')))
-        passed, failed, skipped = count_junit(junit_paths, sanity=kind == 'sanity')
-        passed, failed, note = judged_counts(kind if kind != 'junit' else session_name, passed, failed, skipped)
-        note = '; '.join(part for part in (failed_cases_note(junit_paths, sanity=kind == 'sanity'), note) if part)
+        passed, failing, skipped = count_junit(junit_paths, sanity=kind == 'sanity')
+        passed, failed, note = judged_counts(kind if kind != 'junit' else session_name, passed, len(failing), skipped)
+        note = '; '.join(part for part in (failed_cases_note(failing), note) if part)
     return SessionCount(session_name, *reconciled(succeeded, passed, failed, verdict, note))
 
 
@@ -176,30 +176,30 @@ def hidden_targets(targets_dir: str) -> set[str]:
     return hidden
 
 
-def count_junit(paths: list[str], sanity: bool = False) -> tuple[int, int, list[Skip]]:
-    """(passed, failed, skipped) test cases over JUnit XML files; an error counts as a failure.
+def count_junit(paths: list[str], sanity: bool = False) -> tuple[int, list[str], list[Skip]]:
+    """Over JUnit XML files: the number of passed test cases, the ids of the failed ones (an error counts as a
+    failure) and the skipped ones.
 
-    A skipped case's id is "classname::name" (pytest: "path/to/test_file.py::test_name[param]"), or the name alone
-    for ansible-test sanity ("compile-python-3.8").
+    A case's id is "classname::name" (pytest: "path/to/test_file.py::test_name[param]"), or the name alone for
+    ansible-test sanity ("compile-python-3.8").
     """
-    passed = failed = 0
+    passed = 0
+    failing = []
     skipped = []
     for path in paths:
         for case in ElementTree.parse(path).getroot().iter('testcase'):
             if case.find('failure') is not None or case.find('error') is not None:
-                failed += 1
+                failing.append(case_id(case, sanity))
             elif case.find('skipped') is not None:
                 skip = case.find('skipped')
                 skipped.append(Skip(case_id(case, sanity), (skip.get('message') or skip.text or '').strip()))
             else:
                 passed += 1
-    return passed, failed, skipped
+    return passed, failing, skipped
 
 
-def failed_cases_note(paths: list[str], sanity: bool = False, shown: int = 5) -> str:
-    """The first failing test cases of JUnit files, named for the table's note: 'failed: a, b (+3 more)'."""
-    failing = [case_id(case, sanity) for path in paths for case in ElementTree.parse(path).getroot().iter('testcase')
-               if case.find('failure') is not None or case.find('error') is not None]
+def failed_cases_note(failing: list[str], shown: int = 5) -> str:
+    """The first failing test cases, named for the table's note: 'failed: a, b (+3 more)'."""
     if not failing:
         return ''
     more = ' (+%d more)' % (len(failing) - shown) if len(failing) > shown else ''
