@@ -150,17 +150,21 @@ def keep_temporary_files_inside() -> None:
     """TMPDIR is build/tmp for this process and what it starts (antsibull-nox's collection copies, ansible-test's and
     pip's scratch files), and so is ansible's remote_tmp (ANSIBLE_REMOTE_TMP), so that a run writes only inside the
     checkout."""
-    tmp_dir = os.path.join(BUILD_DIR, 'tmp')
-    os.makedirs(tmp_dir, exist_ok=True)
-    os.environ['TMPDIR'] = tmp_dir
+    os.makedirs(temporary_dir(), exist_ok=True)
+    os.environ['TMPDIR'] = temporary_dir()
     tempfile.tempdir = None  # computed again from TMPDIR
     os.environ['ANSIBLE_REMOTE_TMP'] = ansible_remote_tmp()
+
+
+def temporary_dir() -> str:
+    """build/tmp: the TMPDIR of a run."""
+    return os.path.join(BUILD_DIR, 'tmp')
 
 
 def ansible_remote_tmp() -> str:
     """Where ansible puts its module files on localhost: on the local connection, the default ~/.ansible/tmp expands
     to the home in the user database (~root), not to HOME."""
-    return os.path.join(BUILD_DIR, 'tmp', 'ansible-remote')
+    return os.path.join(temporary_dir(), 'ansible-remote')
 
 
 def write_ansible_test_config(path: str) -> None:
